@@ -1,0 +1,255 @@
+// Algorithm (one process):
+//   1. refuse what this version cannot restore (threads, children in the scope);
+//   2. freeze the process (PTRACE_SEIZE + PTRACE_INTERRUPT);
+//   3. read its state from outside (/proc, ptrace), then, with injected syscalls, what only
+//      the process itself can tell (sigactions, sigaltstack, itimers, tid address, brk);
+//   4. write the image: header, Process, Thread, Signals, FdTable, FileData, MemoryMap,
+//      MemoryPages..., Trailer;
+//   5. apply the after-checkpoint action, and detach (the Tracee destructor detaches on
+//      every early return, so an error leaves the target running as it was).
+#include "checkpoint/checkpointer.h"
+
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "checkpoint/dump_context.h"
+#include "ptrace/remote_syscalls.h"
+#include "records/process_record.h"
+#include "records/signals_record.h"
+#include "records/thread_record.h"
+#include "sys/io.h"
+
+namespace crest {
+
+namespace {
+
+uint64_t to_u64(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); }
+
+std::vector<uint32_t> parse_ids(const std::string& s) {
+  std::vector<uint32_t> out;
+  std::istringstream in(s);
+  uint64_t v;
+  while (in >> v) out.push_back(static_cast<uint32_t>(v));
+  return out;
+}
+
+uint64_t parse_limit(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+  if (t == "unlimited") return RLIM_INFINITY;
+  return to_u64(t);
+}
+
+Result<std::vector<RlimitRecord>> read_limits(pid_t pid) {
+  auto text = CR_TRY(read_text_file(format("/proc/%d/limits", pid)));
+  std::vector<RlimitRecord> out;
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    if (line.size() < 68) continue;
+    out.push_back({parse_limit(line.substr(26, 21)), parse_limit(line.substr(47, 21))});
+  }
+  return out;
+}
+
+Result<ProcessRecord> collect_process(pid_t pid) {
+  ProcessRecord p;
+  auto stat = CR_TRY(read_stat_fields(pid));
+  if (stat.size() < 52) return Error::corrupt("short /proc/PID/stat");
+  p.pid = pid;
+  p.comm = stat[2];
+  p.was_stopped = stat[3] == "T" ? 1 : 0;
+  p.ppid = to_u64(stat[4]);
+  p.pgid = to_u64(stat[5]);
+  p.sid = to_u64(stat[6]);
+  p.start_code = to_u64(stat[26]);
+  p.end_code = to_u64(stat[27]);
+  p.start_stack = to_u64(stat[28]);
+  p.start_data = to_u64(stat[45]);
+  p.end_data = to_u64(stat[46]);
+  p.start_brk = to_u64(stat[47]);
+  p.arg_start = to_u64(stat[48]);
+  p.arg_end = to_u64(stat[49]);
+  p.env_start = to_u64(stat[50]);
+  p.env_end = to_u64(stat[51]);
+  auto status = CR_TRY(read_status(pid));
+  p.umask = std::strtoul(status.get("Umask").c_str(), nullptr, 8);
+  p.uids = parse_ids(status.get("Uid"));
+  p.gids = parse_ids(status.get("Gid"));
+  p.groups = parse_ids(status.get("Groups"));
+  p.exe = CR_TRY(read_link(format("/proc/%d/exe", pid)));
+  p.cwd = CR_TRY(read_link(format("/proc/%d/cwd", pid)));
+  p.root = CR_TRY(read_link(format("/proc/%d/root", pid)));
+  auto pers = CR_TRY(read_text_file(format("/proc/%d/personality", pid)));
+  p.personality = std::strtoul(pers.c_str(), nullptr, 16);
+  p.rlimits = CR_TRY(read_limits(pid));
+  auto auxv = CR_TRY(read_text_file(format("/proc/%d/auxv", pid)));
+  p.auxv.assign(auxv.begin(), auxv.end());
+  return p;
+}
+
+Result<std::vector<SiginfoRecord>> peek_pending(const Tracee& t, bool shared) {
+  std::vector<SiginfoRecord> out;
+  struct {
+    uint64_t off;
+    uint32_t flags;
+    int32_t nr;
+  } args{0, shared ? 1u : 0u, 32};
+  for (;;) {
+    uint8_t buf[32][128];
+    long n = ptrace(PTRACE_PEEKSIGINFO, t.tid(), &args, buf);
+    if (n < 0) return Error::os(format("ptrace(PTRACE_PEEKSIGINFO) on %d", t.tid()));
+    for (long i = 0; i < n; ++i) out.push_back({std::vector<uint8_t>(buf[i], buf[i] + 128)});
+    if (n < args.nr) break;
+    args.off += n;
+  }
+  return out;
+}
+
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+// State only the process itself can report, read with injected syscalls.
+Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, ProcessRecord& proc, ThreadRecord& thread,
+                                    SignalsRecord& signals) {
+  auto session = CR_TRY(AutoRemoteSyscalls::create(t, code_address), "preparing injected syscalls");
+  auto& sys = session->sys();
+  uint64_t scratch = session->scratch();
+  for (int sig = 1; sig <= 64; ++sig) {
+    KernelSigaction ka{};
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0, scratch, 8}), "signal %d", sig);
+      CR_TRY(t.read_memory(scratch, &ka, sizeof ka));
+    }
+    signals.actions.push_back({ka.handler, ka.flags, ka.restorer, ka.mask});
+  }
+  stack_t ss{};
+  CR_TRY(sys.call("sigaltstack", SYS_sigaltstack, {0, scratch}));
+  CR_TRY(t.read_memory(scratch, &ss, sizeof ss));
+  thread.altstack_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
+  thread.altstack_size = ss.ss_size;
+  thread.altstack_flags = ss.ss_flags;
+  for (int which = 0; which < 3; ++which) {
+    itimerval it{};
+    CR_TRY(sys.call("getitimer", SYS_getitimer, {static_cast<uint64_t>(which), scratch}));
+    CR_TRY(t.read_memory(scratch, &it, sizeof it));
+    signals.itimers.push_back({it.it_interval.tv_sec, it.it_interval.tv_usec, it.it_value.tv_sec, it.it_value.tv_usec});
+  }
+  uint64_t tid_address = 0;
+  CR_TRY(sys.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch}));
+  CR_TRY(t.read_memory(scratch, &tid_address, sizeof tid_address));
+  thread.clear_child_tid = tid_address;
+  proc.brk = CR_TRY(sys.call("brk", SYS_brk, {0}));
+  CR_TRY(session->finish(), "restoring the process after injected syscalls");
+  return {};
+}
+
+Result<ThreadRecord> collect_thread(const Tracee& t) {
+  ThreadRecord th;
+  th.tid = t.tid();
+  auto regs = CR_TRY(t.get_regs());
+  th.gp_regs.assign(reinterpret_cast<uint8_t*>(&regs), reinterpret_cast<uint8_t*>(&regs) + sizeof regs);
+  th.xsave = CR_TRY(t.get_xstate());
+  th.sigmask = CR_TRY(t.get_sigmask());
+  th.pending = CR_TRY(peek_pending(t, false));
+  struct {
+    uint64_t ptr;
+    uint32_t len, sig, flags, pad;
+  } rseq{};
+  if (ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), t.tid(), sizeof rseq, &rseq) >= 0) {
+    th.rseq_ptr = rseq.ptr;
+    th.rseq_len = rseq.len;
+    th.rseq_sig = rseq.sig;
+  }
+  uint64_t head = 0;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, t.tid(), &head, &len) == 0) {
+    th.robust_head = head;
+    th.robust_len = len;
+  }
+  return th;
+}
+
+Result<void> check_scope(pid_t pid) {
+  auto tasks = list_tasks(pid);
+  if (tasks.size() > 1)
+    return Error::unsupported(format("process %d has %zu threads; multi-threaded processes are not supported yet", pid,
+                                     tasks.size()));
+  return {};
+}
+
+}  // namespace
+
+Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
+  const pid_t pid = opt.pid;
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", pid));
+  CR_TRY(check_scope(pid));
+  Tracee tracee = CR_TRY(Tracee::seize(pid));
+  CR_TRY(check_scope(pid));  // a thread may have appeared before the freeze
+
+  ProcessRecord proc = CR_TRY(collect_process(pid));
+  ThreadRecord thread = CR_TRY(collect_thread(tracee));
+  SignalsRecord signals;
+  signals.shared_pending = CR_TRY(peek_pending(tracee, true));
+
+  auto maps_before = CR_TRY(read_maps(pid));
+  uint64_t code_address = 0;
+  for (auto& m : maps_before)
+    if (m.exec && m.path.size() > 0 && m.path[0] == '/') {
+      code_address = m.start;
+      break;
+    }
+  if (!code_address)
+    for (auto& m : maps_before)
+      if (m.exec && m.path != "[vsyscall]" && m.path != "[vdso]") {
+        code_address = m.start;
+        break;
+      }
+  if (!code_address) return Error::unsupported("process has no executable area to run injected syscalls from");
+  CR_TRY(collect_with_injection(tracee, code_address, proc, thread, signals));
+
+  auto smaps = CR_TRY(read_smaps(pid));
+  MemoryMapRecord map = CR_TRY(collect_memory_map(pid, smaps));
+  FdTableRecord fds = CR_TRY(collect_fds(pid));
+
+  ImageWriter writer(opt.out_fd);
+  DumpContext ctx{pid, tracee, writer, opt.progress, opt.cancelled};
+  CR_TRY(writer.write_header());
+  CR_TRY(writer.write_record(SectionType::Process, pid, proc));
+  CR_TRY(writer.write_record(SectionType::Thread, pid, thread));
+  CR_TRY(writer.write_record(SectionType::Signals, pid, signals));
+  CR_TRY(writer.write_record(SectionType::FdTable, pid, fds));
+  CR_TRY(write_fd_data(ctx, fds));
+  CR_TRY(writer.write_record(SectionType::MemoryMap, pid, map));
+  CR_TRY(write_memory_pages(ctx, map));
+  CR_TRY(writer.write_trailer());
+
+  CheckpointStats stats{writer.bytes_written(), ctx.pages_written};
+  switch (opt.after) {
+    case AfterCheckpoint::Run:
+      break;
+    case AfterCheckpoint::Kill:
+      // Killed while still frozen: not one more instruction runs after the image.
+      tracee.set_on_drop(Tracee::OnDrop::Kill);
+      tracee.kill_now();
+      return stats;
+    case AfterCheckpoint::Signal:
+      if (::kill(pid, opt.after_signal) != 0) return Error::os(format("kill(%d, %d) after checkpoint", pid, opt.after_signal));
+      break;
+  }
+  CR_TRY(tracee.detach());
+  return stats;
+}
+
+}  // namespace crest

@@ -1,0 +1,33 @@
+// What the dump units share for one process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+
+#include "image/image_writer.h"
+#include "ptrace/tracee.h"
+#include "records/fd_record.h"
+#include "records/memory_record.h"
+#include "sys/procfs.h"
+
+namespace crest {
+
+struct DumpContext {
+  pid_t pid;
+  Tracee& tracee;
+  ImageWriter& writer;
+  std::function<void(uint64_t)> progress;
+  std::function<bool()> cancelled;
+  uint64_t pages_written = 0;
+};
+
+// memory_dump.cc
+Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps);
+Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map);
+
+// fd_dump.cc: the table, and FileData sections for deleted files (written by write_fd_data).
+Result<FdTableRecord> collect_fds(pid_t pid);
+Result<void> write_fd_data(DumpContext& ctx, const FdTableRecord& table);
+
+}  // namespace crest

@@ -1,0 +1,142 @@
+// Memory: classify every area of /proc/PID/smaps, then write the pages that the restore
+// cannot get elsewhere, in runs (PAGEMAP_SCAN finds them without touching the rest).
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/fd.h"
+#include "checkpoint/dump_context.h"
+
+namespace crest {
+
+namespace {
+
+// PAGEMAP_SCAN (Linux 6.7); Debian 12's headers predate it.
+struct PageRegion {
+  uint64_t start, end, categories;
+};
+struct PmScanArg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr uint64_t kPageIsFile = 1 << 2, kPageIsPresent = 1 << 3, kPageIsSwapped = 1 << 4, kPageIsPfnZero = 1 << 5;
+
+constexpr uint64_t kMaxRunPages = 1024;  // 4 MiB of data per MemoryPages section
+
+bool ends_with(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+Result<VmaRecord> classify(const MapsEntry& m) {
+  VmaRecord v;
+  v.start = m.start;
+  v.end = m.end;
+  v.prot = (m.read ? PROT_READ : 0) | (m.write ? PROT_WRITE : 0) | (m.exec ? PROT_EXEC : 0);
+  v.file_offset = m.offset;
+  if (m.has_flag("gd")) v.advice |= kAdviceGrowsDown;
+  if (m.has_flag("dc")) v.advice |= kAdviceDontFork;
+  if (m.has_flag("wf")) v.advice |= kAdviceWipeOnFork;
+  if (m.has_flag("dd")) v.advice |= kAdviceDontDump;
+  if (m.has_flag("nr")) v.advice |= kAdviceNoReserve;
+  if (m.has_flag("mw")) v.advice |= kAdviceMayWrite;
+  const std::string& p = m.path;
+  if (p == "[vdso]" || p == "[vvar]" || p == "[vvar_vclock]") {
+    v.kind = VmaKind::Vdso;
+    v.path = p;
+  } else if (p.empty() || p == "[heap]" || p == "[stack]" || p.rfind("[anon:", 0) == 0) {
+    v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::Anonymous;
+    v.path = p;
+  } else if (p.rfind("/SYSV", 0) == 0) {
+    return Error::unsupported(format("area %llx-%llx is a System V shared memory segment (%s); not supported yet",
+                                     (unsigned long long)m.start, (unsigned long long)m.end, p.c_str()));
+  } else if (p[0] == '/') {
+    if (ends_with(p, " (deleted)")) {
+      v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::DeletedPrivate;
+      v.path = p.substr(0, p.size() - 10);
+    } else {
+      v.kind = m.shared ? VmaKind::FileShared : VmaKind::FilePrivate;
+      v.path = p;
+    }
+  } else {
+    return Error::unsupported(format("area %llx-%llx (%s) is of a kind crest does not handle",
+                                     (unsigned long long)m.start, (unsigned long long)m.end, p.c_str()));
+  }
+  return v;
+}
+
+// Page ranges of [start, end) holding data the restore needs.
+Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, const VmaRecord& v) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::DeletedPrivate) {
+    out.emplace_back(v.start, v.end);
+    return out;
+  }
+  if (v.kind != VmaKind::Anonymous && v.kind != VmaKind::FilePrivate) return out;
+  PageRegion regions[512];
+  uint64_t pos = v.start;
+  while (pos < v.end) {
+    PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.start = pos;
+    arg.end = v.end;
+    arg.vec = reinterpret_cast<uint64_t>(regions);
+    arg.vec_len = 512;
+    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+    arg.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsFile | kPageIsPfnZero;
+    int n = ioctl(pagemap, kPagemapScan, &arg);
+    if (n < 0) return Error::os(format("ioctl(PAGEMAP_SCAN) on %llx-%llx", (unsigned long long)pos, (unsigned long long)v.end));
+    for (int i = 0; i < n; ++i) {
+      const PageRegion& r = regions[i];
+      if (r.categories & kPageIsPfnZero) continue;  // the shared zero page: nothing to save
+      if (v.kind == VmaKind::FilePrivate && (r.categories & kPageIsFile)) continue;  // same as the file
+      if (!out.empty() && out.back().second == r.start)
+        out.back().second = r.end;
+      else
+        out.emplace_back(r.start, r.end);
+    }
+    if (arg.walk_end <= pos) break;
+    pos = arg.walk_end;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<MemoryMapRecord> collect_memory_map(pid_t, const std::vector<MapsEntry>& maps) {
+  MemoryMapRecord rec;
+  for (const MapsEntry& m : maps) {
+    if (m.path == "[vsyscall]") continue;  // fixed by the kernel, the same in every process
+    rec.vmas.push_back(CR_TRY(classify(m)));
+  }
+  return rec;
+}
+
+Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map) {
+  Fd pagemap(::open(format("/proc/%d/pagemap", ctx.pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
+  const uint64_t page = sysconf(_SC_PAGESIZE);
+  std::vector<uint8_t> buf(kMaxRunPages * page);
+  for (const VmaRecord& v : map.vmas) {
+    auto ranges = CR_TRY(pages_to_save(pagemap.get(), v), "area %llx-%llx", (unsigned long long)v.start, (unsigned long long)v.end);
+    for (auto [start, end] : ranges) {
+      for (uint64_t a = start; a < end;) {
+        uint64_t n = std::min<uint64_t>((end - a) / page, kMaxRunPages);
+        if (ctx.cancelled && ctx.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
+        CR_TRY(ctx.tracee.read_memory(a, buf.data(), n * page));
+        PageRunHeader h{a, n};
+        CR_TRY(ctx.writer.write_section(SectionType::MemoryPages, ctx.pid, {{&h, sizeof h}, {buf.data(), n * page}}));
+        ctx.pages_written += n;
+        if (ctx.progress) ctx.progress(ctx.writer.bytes_written());
+        a += n * page;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace crest

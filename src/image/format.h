@@ -1,0 +1,70 @@
+// On-disk layout of a crest image (docs/image-format.md is the byte-level spec).
+#pragma once
+
+#include <cstdint>
+
+namespace crest {
+
+inline constexpr char kImageMagic[8] = {'C', 'R', 'E', 'S', 'T', 'I', 'M', 'G'};
+inline constexpr char kEndMagic[8] = {'C', 'R', 'E', 'S', 'T', 'E', 'N', 'D'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kArchX86_64 = 62;  // ELF EM_X86_64
+inline constexpr uint32_t kSectionMagic = 0x45535243;  // "CRSE" little-endian
+inline constexpr uint64_t kMaxSectionPayload = 1ull << 30;
+
+// Section type numbers are stable and never reused.
+enum class SectionType : uint32_t {
+  Process = 1,      // ProcessRecord
+  MemoryMap = 2,    // MemoryMapRecord
+  MemoryPages = 3,  // PageRunHeader + page data
+  Thread = 4,       // ThreadRecord
+  FdTable = 5,      // FdTableRecord
+  Signals = 6,      // SignalsRecord
+  FileData = 7,     // contents of a deleted-but-open file: u32 fd index, then bytes
+  Trailer = 0xFFFF,
+};
+
+const char* section_name(SectionType t);
+
+struct SectionHeader;
+uint32_t section_header_check(SectionHeader h);
+
+#pragma pack(push, 1)
+struct ImageHeader {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t arch;
+  uint32_t page_size;
+  uint32_t header_size;        // sizeof(ImageHeader)
+  char kernel_release[64];     // uname -r of the checkpointing machine, NUL-padded
+  char crest_version[24];      // NUL-padded
+  uint64_t flags;              // 0
+  uint64_t checksum;           // XXH3-64 of the 120 bytes before it
+};
+static_assert(sizeof(ImageHeader) == 128);
+
+struct SectionHeader {
+  uint32_t magic;              // kSectionMagic
+  uint32_t type;               // SectionType
+  uint32_t owner;              // pid or tid the section belongs to; 0 = global
+  uint32_t header_check;       // low 32 bits of XXH3-64 over the other 28 bytes (this field as 0)
+  uint64_t length;             // payload bytes that follow
+  uint64_t payload_checksum;   // XXH3-64 of the payload
+};
+static_assert(sizeof(SectionHeader) == 32);
+
+struct TrailerRecord {
+  uint64_t section_count;      // sections before the trailer
+  uint64_t stream_bytes;       // bytes of the stream before the trailer's section header
+  uint64_t stream_checksum;    // XXH3-64 of those bytes
+};
+static_assert(sizeof(TrailerRecord) == 24);
+
+struct PageRunHeader {
+  uint64_t address;            // first page
+  uint64_t page_count;         // page_count * page_size bytes of data follow
+};
+static_assert(sizeof(PageRunHeader) == 16);
+#pragma pack(pop)
+
+}  // namespace crest

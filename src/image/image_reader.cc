@@ -1,0 +1,96 @@
+#include "image/image_reader.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sys/io.h"
+
+namespace crest {
+
+ImageReader::ImageReader(int fd, std::string name) : fd_(fd), name_(std::move(name)), stream_hash_(XXH3_createState()) {
+  XXH3_64bits_reset(stream_hash_);
+}
+ImageReader::~ImageReader() { XXH3_freeState(stream_hash_); }
+
+Result<void> ImageReader::take(void* data, size_t size, const char* what) {
+  auto r = read_exact(fd_, data, size, what);
+  if (!r) return r.error().context(format("%s at byte %llu", name_.c_str(), static_cast<unsigned long long>(offset_)));
+  XXH3_64bits_update(stream_hash_, data, size);
+  offset_ += size;
+  return {};
+}
+
+Result<ImageHeader> ImageReader::read_header() {
+  ImageHeader h{};
+  CR_TRY(take(&h, sizeof h, "the image header"));
+  if (memcmp(h.magic, kImageMagic, 8) != 0)
+    return Error::corrupt(format("%s is not a crest image (bad magic at byte 0)", name_.c_str()));
+  if (XXH3_64bits(&h, offsetof(ImageHeader, checksum)) != h.checksum)
+    return Error::corrupt(format("%s: image header is corrupt (checksum mismatch in bytes 0-127)", name_.c_str()));
+  if (h.format_version != kFormatVersion)
+    return Error::incompatible(format("%s: image format version %u is not supported (this crest reads version %u)",
+                                      name_.c_str(), h.format_version, kFormatVersion));
+  if (h.arch != kArchX86_64)
+    return Error::incompatible(format("%s: image is for architecture %u (ELF machine number), this machine is x86-64 (62)",
+                                      name_.c_str(), h.arch));
+  if (h.page_size != static_cast<uint32_t>(sysconf(_SC_PAGESIZE)))
+    return Error::incompatible(format("%s: image page size %u differs from this machine's %ld", name_.c_str(),
+                                      h.page_size, sysconf(_SC_PAGESIZE)));
+  if (h.header_size != sizeof h)
+    return Error::corrupt(format("%s: unexpected header size %u", name_.c_str(), h.header_size));
+  return h;
+}
+
+Result<Section> ImageReader::next_section() {
+  if (complete_) return Error::corrupt(format("%s: read past the trailer", name_.c_str()));
+  uint64_t start = offset_;
+  XXH3_state_t* before = XXH3_createState();
+  XXH3_copyState(before, stream_hash_);
+  uint64_t stream_checksum_before = XXH3_64bits_digest(before);
+  XXH3_freeState(before);
+
+  SectionHeader h{};
+  CR_TRY(take(&h, sizeof h, "a section header"));
+  if (h.magic != kSectionMagic || section_header_check(h) != h.header_check)
+    return Error::corrupt(format("%s: corrupt section header at byte %llu (bad magic or header checksum)", name_.c_str(),
+                                 static_cast<unsigned long long>(start)));
+  if (h.length > kMaxSectionPayload)
+    return Error::corrupt(format("%s: section at byte %llu claims %llu bytes, more than the 1 GiB limit", name_.c_str(),
+                                 static_cast<unsigned long long>(start), static_cast<unsigned long long>(h.length)));
+  Section s{static_cast<SectionType>(h.type), h.owner, {}};
+  s.payload.resize(h.length);
+  CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str()));
+  if (XXH3_64bits(s.payload.data(), s.payload.size()) != h.payload_checksum)
+    return Error::corrupt(format("%s: checksum mismatch in the %s section at byte %llu (%llu bytes): the image is corrupt",
+                                 name_.c_str(), section_name(s.type), static_cast<unsigned long long>(start),
+                                 static_cast<unsigned long long>(h.length)));
+  if (s.type == SectionType::Trailer) {
+    TrailerRecord t{};
+    if (s.payload.size() != sizeof t) return Error::corrupt(format("%s: malformed trailer", name_.c_str()));
+    memcpy(&t, s.payload.data(), sizeof t);
+    if (t.section_count != sections_ || t.stream_bytes != start || t.stream_checksum != stream_checksum_before)
+      return Error::corrupt(format("%s: trailer does not match the stream (sections %llu/%llu, bytes %llu/%llu)",
+                                   name_.c_str(), static_cast<unsigned long long>(t.section_count),
+                                   static_cast<unsigned long long>(sections_), static_cast<unsigned long long>(t.stream_bytes),
+                                   static_cast<unsigned long long>(start)));
+    char end[8];
+    CR_TRY(take(end, sizeof end, "the end marker"));
+    if (memcmp(end, kEndMagic, 8) != 0) return Error::corrupt(format("%s: bad end marker", name_.c_str()));
+    complete_ = true;
+    return s;
+  }
+  switch (s.type) {
+    case SectionType::Process: case SectionType::MemoryMap: case SectionType::MemoryPages:
+    case SectionType::Thread: case SectionType::FdTable: case SectionType::Signals:
+    case SectionType::FileData: case SectionType::Trailer:
+      break;
+    default:
+      return Error::corrupt(format("%s: unknown section type %u at byte %llu", name_.c_str(), h.type,
+                                   static_cast<unsigned long long>(start)));
+  }
+  ++sections_;
+  return s;
+}
+
+}  // namespace crest

@@ -1,0 +1,53 @@
+// ImageReader: reads an image front to back, checking every header, length and checksum
+// before a byte of it is used.
+#pragma once
+
+#include <xxhash.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "image/codec.h"
+#include "image/format.h"
+
+namespace crest {
+
+struct Section {
+  SectionType type;
+  uint32_t owner;
+  std::vector<uint8_t> payload;
+};
+
+class ImageReader {
+ public:
+  // `name` is used in messages ("image context.123").
+  ImageReader(int fd, std::string name);
+  ~ImageReader();
+  ImageReader(const ImageReader&) = delete;
+  ImageReader& operator=(const ImageReader&) = delete;
+
+  Result<ImageHeader> read_header();
+  // The next section with its verified payload. The trailer is checked here too: after
+  // it has been returned, `complete()` is true.
+  Result<Section> next_section();
+  bool complete() const { return complete_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  Result<void> take(void* data, size_t size, const char* what);
+  int fd_;
+  std::string name_;
+  XXH3_state_t* stream_hash_;
+  uint64_t offset_ = 0;
+  uint64_t sections_ = 0;
+  bool complete_ = false;
+};
+
+template <typename R>
+Result<R> decode_section(const Section& s) {
+  return decode_record<R>(s.payload, section_name(s.type));
+}
+
+}  // namespace crest

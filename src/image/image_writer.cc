@@ -1,0 +1,83 @@
+#include "image/image_writer.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sys/io.h"
+
+namespace crest {
+
+const char* section_name(SectionType t) {
+  switch (t) {
+    case SectionType::Process: return "Process";
+    case SectionType::MemoryMap: return "MemoryMap";
+    case SectionType::MemoryPages: return "MemoryPages";
+    case SectionType::Thread: return "Thread";
+    case SectionType::FdTable: return "FdTable";
+    case SectionType::Signals: return "Signals";
+    case SectionType::FileData: return "FileData";
+    case SectionType::Trailer: return "Trailer";
+  }
+  return "unknown";
+}
+
+ImageWriter::ImageWriter(int fd) : fd_(fd), stream_hash_(XXH3_createState()) { XXH3_64bits_reset(stream_hash_); }
+ImageWriter::~ImageWriter() { XXH3_freeState(stream_hash_); }
+
+Result<void> ImageWriter::emit(const void* data, size_t size) {
+  CR_TRY(write_all(fd_, data, size), "writing image");
+  XXH3_64bits_update(stream_hash_, data, size);
+  bytes_ += size;
+  return {};
+}
+
+Result<void> ImageWriter::write_header() {
+  ImageHeader h{};
+  memcpy(h.magic, kImageMagic, 8);
+  h.format_version = kFormatVersion;
+  h.arch = kArchX86_64;
+  h.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  h.header_size = sizeof h;
+  utsname u{};
+  uname(&u);
+  strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
+  strncpy(h.crest_version, CREST_VERSION, sizeof h.crest_version - 1);
+  h.checksum = XXH3_64bits(&h, offsetof(ImageHeader, checksum));
+  return emit(&h, sizeof h);
+}
+
+uint32_t section_header_check(SectionHeader h) {
+  h.header_check = 0;
+  return static_cast<uint32_t>(XXH3_64bits(&h, sizeof h));
+}
+
+Result<void> ImageWriter::write_section(SectionType type, uint32_t owner,
+                                        std::initializer_list<std::pair<const void*, size_t>> parts) {
+  SectionHeader h{};
+  h.magic = kSectionMagic;
+  h.type = static_cast<uint32_t>(type);
+  h.owner = owner;
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  for (auto& [p, n] : parts) {
+    h.length += n;
+    XXH3_64bits_update(st, p, n);
+  }
+  h.payload_checksum = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  h.header_check = section_header_check(h);
+  CR_TRY(emit(&h, sizeof h));
+  for (auto& [p, n] : parts) CR_TRY(emit(p, n));
+  ++sections_;
+  return {};
+}
+
+Result<void> ImageWriter::write_trailer() {
+  TrailerRecord t{sections_, bytes_, XXH3_64bits_digest(stream_hash_)};
+  CR_TRY(write_section(SectionType::Trailer, 0, {{&t, sizeof t}}));
+  return emit(kEndMagic, sizeof kEndMagic);
+}
+
+}  // namespace crest

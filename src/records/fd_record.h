@@ -1,0 +1,39 @@
+// FdTableRecord: every open file descriptor and what it refers to.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crest {
+
+enum class FdKind : uint8_t {
+  Regular = 1,     // path, flags, offset
+  Deleted = 2,     // regular file unlinked while open; contents in a FileData section
+  Directory = 3,   // path, flags
+  Device = 4,      // character device reopened by path (/dev/null, /dev/urandom...)
+  Terminal = 5,    // a tty: reconnected to cr_restart's terminal
+  Inherited = 6,   // pipe/socket leading outside: replaced by cr_restart's fd of that number
+};
+
+struct FdRecord {
+  int32_t fd = 0;
+  FdKind kind = FdKind::Regular;
+  uint8_t cloexec = 0;
+  uint32_t flags = 0;     // open flags from fdinfo, without O_CLOEXEC
+  uint64_t position = 0;
+  uint64_t size = 0;      // file size at checkpoint
+  int64_t mtime_ns = 0;   // for a warning if the file changed
+  std::string path;
+  template <class V> void fields(V& v) {
+    v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
+    v.field("position", position); v.field("size", size); v.field("mtime_ns", mtime_ns); v.field("path", path);
+  }
+};
+
+struct FdTableRecord {
+  std::vector<FdRecord> fds;
+  template <class V> void fields(V& v) { v.field("fds", fds); }
+};
+
+}  // namespace crest

@@ -1,0 +1,48 @@
+// MemoryMapRecord: every area of the address space and how to recreate it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crest {
+
+enum class VmaKind : uint8_t {
+  Anonymous = 1,      // private anonymous (heap, stack, malloc arenas); pages in the image
+  FilePrivate = 2,    // private file mapping; pages that differ from the file in the image
+  FileShared = 3,     // shared file mapping; by reference to the file, no pages
+  SharedAnon = 4,     // shared anonymous (or of a deleted file / memfd); all pages in the image
+  Vdso = 5,           // [vdso], [vvar], [vvar_vclock]: this kernel's, moved into place
+  DeletedPrivate = 6, // private mapping of a deleted file: all pages in the image, restored anonymous
+};
+
+// madvise-style flags carried from VmFlags
+enum VmaAdvice : uint32_t {
+  kAdviceGrowsDown = 1u << 0,
+  kAdviceDontFork = 1u << 1,
+  kAdviceWipeOnFork = 1u << 2,
+  kAdviceDontDump = 1u << 3,
+  kAdviceNoReserve = 1u << 4,
+  kAdviceMayWrite = 1u << 5,
+};
+
+struct VmaRecord {
+  uint64_t start = 0, end = 0;
+  uint32_t prot = 0;        // PROT_*
+  VmaKind kind = VmaKind::Anonymous;
+  uint32_t advice = 0;      // VmaAdvice bits
+  uint64_t file_offset = 0;
+  std::string path;         // file path, or the special name ("[vdso]")
+
+  template <class V> void fields(V& v) {
+    v.field("start", start); v.field("end", end); v.field("prot", prot); v.field("kind", kind);
+    v.field("advice", advice); v.field("file_offset", file_offset); v.field("path", path);
+  }
+};
+
+struct MemoryMapRecord {
+  std::vector<VmaRecord> vmas;
+  template <class V> void fields(V& v) { v.field("vmas", vmas); }
+};
+
+}  // namespace crest

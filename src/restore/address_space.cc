@@ -1,0 +1,224 @@
+// The stub's address space is replaced by the image's:
+//   1. at the exec stop, borrow the instruction at rip for one injected mmap of our area
+//      (a `syscall` page and scratch pages) at an address free in both layouts;
+//   2. unmap everything of the stub except that area and the kernel's vdso/vvar pages;
+//   3. move the vdso/vvar pages to where the image had them (mremap, keeping their
+//      offsets to each other; the image must come from a kernel with the same layout);
+//   4. map every area of the image at its address, then stream the saved pages in
+//      through /proc/PID/mem (which also writes read-only areas);
+//   5. once the trailer has been verified: protections that had to be relaxed, and the
+//      mm fields (brk, stack, arg/env, auxv) with prctl(PR_SET_MM_MAP).
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "restore/restore_context.h"
+#include "sys/procfs.h"
+
+namespace crest {
+
+namespace {
+
+constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
+constexpr uint64_t kGuard = 1ull << 20;  // kept free below stacks and around our area
+
+bool overlaps(uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return a < d && c < b; }
+
+Result<uint64_t> choose_area(const ProcessImage& image, const std::vector<MapsEntry>& stub_maps, uint64_t size) {
+  std::vector<std::pair<uint64_t, uint64_t>> taken;
+  for (auto& v : image.memory.vmas) taken.emplace_back(v.start > kGuard ? v.start - kGuard : 0, v.end + kGuard);
+  for (auto& m : stub_maps) taken.emplace_back(m.start > kGuard ? m.start - kGuard : 0, m.end + kGuard);
+  std::sort(taken.begin(), taken.end());
+  uint64_t candidate = 0x10000000;  // 256 MiB: above mmap_min_addr and the usual non-PIE text
+  for (auto& [s, e] : taken) {
+    if (candidate + size <= s) break;
+    if (e > candidate) candidate = (e + 4095) & ~4095ull;
+  }
+  if (candidate + size >= 0x7ffffffff000ull) return Error::unsupported("no free address for the restore stub's code page");
+  return candidate;
+}
+
+bool is_vdso_name(const std::string& p) { return p == "[vdso]" || p == "[vvar]" || p == "[vvar_vclock]"; }
+
+Result<uint64_t> write_string(StubSession& s, const std::string& str) {
+  if (str.size() + 1 > StubSession::kAreaSize - 4096 - 512) return Error::invalid("path too long: " + str);
+  CR_TRY(s.tracee.write_memory(s.scratch, str.c_str(), str.size() + 1));
+  return s.scratch;
+}
+
+Result<void> move_vdso(StubSession& s, const ProcessImage& image, const std::vector<MapsEntry>& stub_maps) {
+  std::vector<const VmaRecord*> want;
+  for (auto& v : image.memory.vmas)
+    if (v.kind == VmaKind::Vdso) want.push_back(&v);
+  std::vector<const MapsEntry*> have;
+  for (auto& m : stub_maps)
+    if (is_vdso_name(m.path)) have.push_back(&m);
+  if (want.empty()) {
+    for (auto* m : have) CR_TRY(s.sys.call("munmap", SYS_munmap, {m->start, m->end - m->start}));
+    return {};
+  }
+  bool same = want.size() == have.size();
+  for (size_t i = 0; same && i < want.size(); ++i) {
+    same = want[i]->path == have[i]->path && want[i]->end - want[i]->start == have[i]->end - have[i]->start &&
+           want[i]->start - want[0]->start == have[i]->start - have[0]->start;
+  }
+  if (!same)
+    return Error::incompatible("the image's vdso/vvar layout differs from this kernel's; restart on a machine running "
+                               "the kernel the checkpoint was taken on");
+  int64_t delta = static_cast<int64_t>(want[0]->start - have[0]->start);
+  if (delta == 0) return {};
+  // Moving by the same delta: ascending when moving down, descending when moving up,
+  // so that no move lands on an area that has not moved yet.
+  std::vector<size_t> order(have.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (delta > 0) std::reverse(order.begin(), order.end());
+  for (size_t i : order) {
+    uint64_t len = have[i]->end - have[i]->start;
+    CR_TRY(s.sys.call("mremap", SYS_mremap, {have[i]->start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, want[i]->start}),
+           "moving %s", have[i]->path.c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, const ProcessImage& image) {
+  auto regs = CR_TRY(stub.get_regs());
+  auto stub_maps = CR_TRY(read_maps(stub.tid()));
+  uint64_t area = CR_TRY(choose_area(image, stub_maps, StubSession::kAreaSize));
+  CR_TRY(stub.write_memory(regs.rip, kSyscallInsn, 2));
+  auto s = std::make_unique<StubSession>(StubSession{stub, RemoteSyscalls(stub, regs.rip, regs)});
+  uint64_t got = CR_TRY(s->sys.call("mmap", SYS_mmap,
+                                    {area, StubSession::kAreaSize, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}));
+  if (got != area) return Error::os(format("stub area landed at %llx, not %llx", (unsigned long long)got, (unsigned long long)area), EINVAL);
+  CR_TRY(stub.write_memory(area, kSyscallInsn, 2));
+  CR_TRY(s->sys.call("mprotect", SYS_mprotect, {area, 4096, PROT_READ | PROT_EXEC}));
+  s->area = area;
+  s->scratch = area + 4096;
+  // From now on: syscalls from our page, and a stack pointer inside our area (the
+  // stub's stack is about to go, and sigaltstack checks the stack pointer).
+  regs.rsp = area + StubSession::kAreaSize - 64;
+  s->sys.set_gadget(area);
+  s->sys.set_base(regs);
+  return s;
+}
+
+Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options) {
+  auto stub_maps = CR_TRY(read_maps(s.tracee.tid()));
+  for (auto& m : stub_maps) {
+    if ((m.start >= s.area && m.end <= s.area + StubSession::kAreaSize) || is_vdso_name(m.path) || m.path == "[vsyscall]") continue;
+    CR_TRY(s.sys.call("munmap", SYS_munmap, {m.start, m.end - m.start}), "clearing the stub");
+  }
+  CR_TRY(move_vdso(s, image, stub_maps));
+
+  for (const VmaRecord& v : image.memory.vmas) {
+    if (v.kind == VmaKind::Vdso) continue;
+    uint64_t len = v.end - v.start;
+    uint64_t flags = MAP_FIXED_NOREPLACE;
+    if (v.advice & kAdviceNoReserve) flags |= MAP_NORESERVE;
+    if (v.advice & kAdviceGrowsDown) flags |= MAP_GROWSDOWN;
+    uint64_t prot = v.prot;
+    uint64_t fd = static_cast<uint64_t>(-1);
+    uint64_t offset = 0;
+    bool opened = false;
+    switch (v.kind) {
+      case VmaKind::Anonymous:
+      case VmaKind::DeletedPrivate:
+        flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+        break;
+      case VmaKind::SharedAnon:
+        flags |= MAP_SHARED | MAP_ANONYMOUS;
+        prot |= PROT_WRITE;  // filled below, protected again in finish_memory
+        break;
+      case VmaKind::FilePrivate:
+      case VmaKind::FileShared: {
+        std::string path = relocate_path(v.path, options.relocations);
+        uint64_t addr = CR_TRY(write_string(s, path));
+        bool rw = v.kind == VmaKind::FileShared && ((v.prot & PROT_WRITE) || (v.advice & kAdviceMayWrite));
+        auto r = s.sys.call("open", SYS_openat, {static_cast<uint64_t>(AT_FDCWD), addr, static_cast<uint64_t>(rw ? O_RDWR : O_RDONLY), 0});
+        if (!r && rw && !(v.prot & PROT_WRITE))
+          r = s.sys.call("open", SYS_openat, {static_cast<uint64_t>(AT_FDCWD), addr, O_RDONLY, 0});
+        if (!r) return r.error().context(format("mapped file of area %llx-%llx (%s)", (unsigned long long)v.start, (unsigned long long)v.end, path.c_str()));
+        fd = *r;
+        opened = true;
+        offset = v.file_offset;
+        flags |= v.kind == VmaKind::FileShared ? MAP_SHARED : MAP_PRIVATE;
+        break;
+      }
+      case VmaKind::Vdso:
+        break;
+    }
+    auto got = s.sys.call("mmap", SYS_mmap, {v.start, len, prot, flags, fd, offset});
+    if (opened) (void)s.sys.call("close", SYS_close, {fd});
+    if (!got) return got.error().context(format("mapping area %llx-%llx (%s)", (unsigned long long)v.start, (unsigned long long)v.end, v.path.c_str()));
+    if (*got != v.start) return Error::os(format("area %llx-%llx mapped at %llx", (unsigned long long)v.start, (unsigned long long)v.end, (unsigned long long)*got), EINVAL);
+    if (v.advice & kAdviceDontFork) (void)s.sys.call("madvise", SYS_madvise, {v.start, len, MADV_DONTFORK});
+    if (v.advice & kAdviceWipeOnFork) (void)s.sys.call("madvise", SYS_madvise, {v.start, len, MADV_WIPEONFORK});
+    if (v.advice & kAdviceDontDump) (void)s.sys.call("madvise", SYS_madvise, {v.start, len, MADV_DONTDUMP});
+  }
+  return {};
+}
+
+Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader& reader, const RestoreOptions& options) {
+  uint64_t page = sysconf(_SC_PAGESIZE);
+  uint64_t bytes = 0;
+  for (;;) {
+    Section sec = CR_TRY(reader.next_section());
+    if (sec.type == SectionType::Trailer) return {};
+    if (sec.type != SectionType::MemoryPages)
+      return Error::corrupt(format("%s: unexpected %s section among the memory pages", reader.name().c_str(), section_name(sec.type)));
+    PageRunHeader h{};
+    if (sec.payload.size() < sizeof h) return Error::corrupt("short MemoryPages section");
+    memcpy(&h, sec.payload.data(), sizeof h);
+    if (h.page_count == 0 || h.page_count > kMaxSectionPayload / page || sec.payload.size() != sizeof h + h.page_count * page)
+      return Error::corrupt(format("%s: MemoryPages section size does not match its page count", reader.name().c_str()));
+    uint64_t end = h.address + h.page_count * page;
+    bool inside = false;
+    for (auto& v : image.memory.vmas)
+      if (h.address >= v.start && end <= v.end && v.kind != VmaKind::Vdso && v.kind != VmaKind::FileShared) inside = true;
+    if (!inside)
+      return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
+                                   (unsigned long long)h.address, (unsigned long long)end));
+    CR_TRY(s.tracee.write_memory(h.address, sec.payload.data() + sizeof h, h.page_count * page));
+    bytes += sec.payload.size();
+    if (options.progress) options.progress(bytes);
+  }
+}
+
+Result<void> finish_memory(StubSession& s, const ProcessImage& image) {
+  for (auto& v : image.memory.vmas)
+    if (v.kind == VmaKind::SharedAnon && !(v.prot & PROT_WRITE))
+      CR_TRY(s.sys.call("mprotect", SYS_mprotect, {v.start, v.end - v.start, v.prot}));
+
+  const ProcessRecord& p = image.process;
+  prctl_mm_map map{};
+  map.start_code = p.start_code;
+  map.end_code = p.end_code;
+  map.start_data = p.start_data;
+  map.end_data = p.end_data;
+  map.start_brk = p.start_brk;
+  map.brk = p.brk;
+  map.start_stack = p.start_stack;
+  map.arg_start = p.arg_start;
+  map.arg_end = p.arg_end;
+  map.env_start = p.env_start;
+  map.env_end = p.env_end;
+  map.exe_fd = static_cast<uint32_t>(-1);
+  uint64_t auxv_addr = s.scratch + 1024;
+  if (p.auxv.size() > 8192) return Error::corrupt("saved auxv is too large");
+  CR_TRY(s.tracee.write_memory(auxv_addr, p.auxv.data(), p.auxv.size()));
+  map.auxv = reinterpret_cast<__u64*>(auxv_addr);
+  map.auxv_size = p.auxv.size();
+  CR_TRY(s.tracee.write_memory(s.scratch, &map, sizeof map));
+  CR_TRY(s.sys.call("prctl(PR_SET_MM_MAP)", SYS_prctl, {PR_SET_MM, PR_SET_MM_MAP, s.scratch, sizeof map, 0}));
+  return {};
+}
+
+}  // namespace crest

@@ -1,0 +1,130 @@
+// File descriptors: every fd of the image is opened here, in cr_restart, so that a
+// missing or changed file is reported before any process exists; the stub then only
+// dup2()s them into place.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/fd.h"
+#include "restore/restore_context.h"
+#include "sys/io.h"
+
+namespace crest {
+
+namespace {
+
+Result<Fd> open_regular(const FdRecord& rec, const std::string& path) {
+  int flags = static_cast<int>(rec.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);
+  Fd f(::open(path.c_str(), flags | O_CLOEXEC));
+  if (!f.valid()) return Error::os(format("fd %d: cannot reopen %s", rec.fd, path.c_str()));
+  if (rec.kind == FdKind::Regular || rec.kind == FdKind::Deleted) {
+    if (lseek(f.get(), static_cast<off_t>(rec.position), SEEK_SET) < 0)
+      return Error::os(format("fd %d: lseek %s to %llu", rec.fd, path.c_str(), (unsigned long long)rec.position));
+  }
+  return f;
+}
+
+// A deleted-but-open file comes back as an unlinked file with the saved contents, created
+// in its original directory when that still exists (else in /tmp).
+Result<Fd> recreate_deleted(const FdRecord& rec, const std::string& path, const std::vector<uint8_t>& data) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  std::string name = format("%s/.crest-deleted-%d-%d", dir.c_str(), getpid(), rec.fd);
+  Fd tmp(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!tmp.valid()) {
+    name = format("/tmp/.crest-deleted-%d-%d", getpid(), rec.fd);
+    tmp = Fd(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  }
+  if (!tmp.valid()) return Error::os(format("fd %d: creating a file for deleted %s", rec.fd, path.c_str()));
+  auto written = write_all(tmp.get(), data.data(), data.size());
+  auto reopened = open_regular(rec, name);
+  ::unlink(name.c_str());
+  if (!written) return written.error().context(format("fd %d: restoring deleted %s", rec.fd, path.c_str()));
+  return reopened;
+}
+
+Result<Fd> open_terminal(const FdRecord& rec) {
+  // BLCR: terminal fds of the restored process are connected to cr_restart's terminal.
+  if (isatty(rec.fd)) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
+  for (int fd = 0; fd <= 2; ++fd)
+    if (isatty(fd)) return Fd(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  Fd f(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+  if (f.valid()) return f;
+  return Error::os(format("fd %d was a terminal (%s), and cr_restart has no terminal to connect it to", rec.fd, rec.path.c_str()), ENOTTY);
+}
+
+Result<Fd> open_inherited(const FdRecord& rec) {
+  if (fcntl(rec.fd, F_GETFD) >= 0) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
+  if (rec.path.rfind("pipe:", 0) == 0) {
+    int stdio = (rec.flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
+    if (fcntl(stdio, F_GETFD) >= 0) return Fd(fcntl(stdio, F_DUPFD_CLOEXEC, 0));
+  }
+  return Error::os(format("fd %d was %s, which led outside the checkpointed process, and cr_restart has no fd %d to "
+                          "put in its place", rec.fd, rec.path.c_str(), rec.fd), EBADF);
+}
+
+}  // namespace
+
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options) {
+  std::vector<PreparedFd> out;
+  auto fail = [&](Error e) -> Result<std::vector<PreparedFd>> {
+    close_prepared(out);
+    return e;
+  };
+  int base = 0;
+  for (auto& rec : image.fds.fds) base = std::max(base, rec.fd + 1);
+  base = std::max(base, 64);
+  for (const FdRecord& rec : image.fds.fds) {
+    std::string path = relocate_path(rec.path, options.relocations);
+    Result<Fd> f = Error::invalid("unreachable");
+    switch (rec.kind) {
+      case FdKind::Regular:
+      case FdKind::Directory:
+      case FdKind::Device:
+        f = open_regular(rec, path);
+        break;
+      case FdKind::Deleted: {
+        auto it = image.file_data.find(rec.fd);
+        if (it == image.file_data.end()) return fail(Error::corrupt(format("no saved contents for deleted file of fd %d", rec.fd)));
+        f = recreate_deleted(rec, path, it->second);
+        break;
+      }
+      case FdKind::Terminal:
+        f = open_terminal(rec);
+        break;
+      case FdKind::Inherited:
+        f = open_inherited(rec);
+        break;
+    }
+    if (!f) return fail(f.error());
+    if (rec.kind == FdKind::Regular && rec.size != 0) {
+      struct stat st {};
+      if (fstat(f->get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < rec.position)
+        fprintf(stderr, "cr_restart: warning: fd %d: %s is now shorter (%lld bytes) than its saved offset %llu\n", rec.fd,
+                path.c_str(), (long long)st.st_size, (unsigned long long)rec.position);
+    }
+    int high = fcntl(f->get(), F_DUPFD_CLOEXEC, base);
+    if (high < 0) return fail(Error::os("fcntl(F_DUPFD_CLOEXEC)"));
+    out.push_back({rec.fd, high});
+  }
+  return out;
+}
+
+void close_prepared(std::vector<PreparedFd>& fds) {
+  for (auto& p : fds)
+    if (p.local >= 0) ::close(p.local);
+  fds.clear();
+}
+
+std::string relocate_path(const std::string& path, const std::vector<std::pair<std::string, std::string>>& relocations) {
+  for (auto& [from, to] : relocations) {
+    if (path.compare(0, from.size(), from) != 0) continue;
+    if (path.size() == from.size() || path[from.size()] == '/' || from == "/") return to + path.substr(from.size());
+  }
+  return path;
+}
+
+}  // namespace crest

@@ -1,0 +1,60 @@
+// What the restore units share for one process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "image/image_reader.h"
+#include "ptrace/remote_syscalls.h"
+#include "records/fd_record.h"
+#include "records/memory_record.h"
+#include "records/process_record.h"
+#include "records/signals_record.h"
+#include "records/thread_record.h"
+#include "restore/restorer.h"
+
+namespace crest {
+
+struct ProcessImage {
+  ProcessRecord process;
+  ThreadRecord thread;
+  SignalsRecord signals;
+  FdTableRecord fds;
+  std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
+  MemoryMapRecord memory;
+};
+
+// A file opened by cr_restart, to appear at `target` in the stub.
+struct PreparedFd {
+  int target;
+  int local;  // owned; close-on-exec, above every target number
+};
+
+// fd_restore.cc: opens every descriptor of the image in cr_restart.
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options);
+void close_prepared(std::vector<PreparedFd>& fds);
+
+// stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its
+// fds, cwd, umask, rlimits and personality, and execs the original executable under
+// ptrace; returns it stopped at its exec.
+Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds);
+
+// address_space.cc
+struct StubSession {
+  Tracee& tracee;
+  RemoteSyscalls sys;
+  uint64_t area = 0;       // our gadget + scratch mapping
+  uint64_t scratch = 0;
+  static constexpr size_t kAreaSize = 17 * 4096;  // 1 code page + 16 scratch pages
+};
+Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, const ProcessImage& image);
+Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options);
+// Reads MemoryPages sections up to and including the trailer, writing them into the stub.
+Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader& reader, const RestoreOptions& options);
+Result<void> finish_memory(StubSession& s, const ProcessImage& image);
+
+}  // namespace crest

@@ -1,0 +1,178 @@
+// Algorithm (one process):
+//   1. read the header and every section up to the memory map (process, thread, signals,
+//      fds, deleted-file contents, memory map);
+//   2. open every file the process had (errors surface before a process exists);
+//   3. spawn the stub with the original pid, its fds in place, stopped at its exec;
+//   4. replace its address space and stream the saved pages in; the trailer is verified
+//      here, so nothing of a truncated or corrupt image ever runs;
+//   5. with injected syscalls: mm fields, comm, rlimits, sigactions, sigaltstack, robust
+//      list, tid address, rseq, close-on-exec flags, pending signals, itimers; then unmap
+//      our page;
+//   6. registers (an interrupted syscall is re-entered), XSAVE state, signal mask; detach.
+// Until the detach the stub is a Tracee that kills and reaps it on any error.
+#include "restore/restorer.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/scope_exit.h"
+#include "restore/restore_context.h"
+
+namespace crest {
+
+namespace {
+
+Result<ProcessImage> read_process_sections(ImageReader& reader) {
+  ProcessImage image;
+  bool have[8] = {};
+  for (;;) {
+    Section s = CR_TRY(reader.next_section());
+    switch (s.type) {
+      case SectionType::Process: image.process = CR_TRY(decode_section<ProcessRecord>(s)); break;
+      case SectionType::Thread: image.thread = CR_TRY(decode_section<ThreadRecord>(s)); break;
+      case SectionType::Signals: image.signals = CR_TRY(decode_section<SignalsRecord>(s)); break;
+      case SectionType::FdTable: image.fds = CR_TRY(decode_section<FdTableRecord>(s)); break;
+      case SectionType::FileData: {
+        if (s.payload.size() < 4) return Error::corrupt("short FileData section");
+        int32_t fd;
+        memcpy(&fd, s.payload.data(), 4);
+        image.file_data[fd].assign(s.payload.begin() + 4, s.payload.end());
+        break;
+      }
+      case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
+      default:
+        return Error::corrupt(format("%s: unexpected %s section before the memory map", reader.name().c_str(), section_name(s.type)));
+    }
+    have[static_cast<uint32_t>(s.type)] = true;
+    if (s.type == SectionType::MemoryMap) break;
+  }
+  for (SectionType t : {SectionType::Process, SectionType::Thread, SectionType::Signals, SectionType::FdTable})
+    if (!have[static_cast<uint32_t>(t)]) return Error::corrupt(format("%s: the image has no %s section", reader.name().c_str(), section_name(t)));
+  if (image.thread.gp_regs.size() != sizeof(user_regs_struct)) return Error::corrupt("saved registers have the wrong size");
+  if (image.signals.actions.size() != 64 || image.signals.itimers.size() != 3) return Error::corrupt("malformed Signals section");
+  return image;
+}
+
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid_t pid) {
+  auto& sys = s.sys;
+  const ProcessRecord& p = image.process;
+  const ThreadRecord& t = image.thread;
+  uint64_t scratch = s.scratch;
+
+  char comm[16] = {};
+  strncpy(comm, p.comm.c_str(), 15);
+  CR_TRY(s.tracee.write_memory(scratch, comm, sizeof comm));
+  CR_TRY(sys.call("prctl(PR_SET_NAME)", SYS_prctl, {PR_SET_NAME, scratch}));
+
+  // Limits: a hard limit above ours cannot be restored without CAP_SYS_RESOURCE; it is
+  // kept at ours (and the soft limit clamped to it).
+  for (size_t r = 0; r < p.rlimits.size() && r < RLIM_NLIMITS; ++r) {
+    rlimit mine{};
+    getrlimit(static_cast<__rlimit_resource>(r), &mine);
+    rlimit want{p.rlimits[r].cur, p.rlimits[r].max};
+    if (want.rlim_max > mine.rlim_max && geteuid() != 0) want.rlim_max = mine.rlim_max;
+    if (want.rlim_cur > want.rlim_max) want.rlim_cur = want.rlim_max;
+    CR_TRY(s.tracee.write_memory(scratch, &want, sizeof want));
+    auto res = sys.call("prlimit64", SYS_prlimit64, {0, r, scratch, 0});
+    if (!res && want.rlim_max > mine.rlim_max) {
+      want.rlim_max = mine.rlim_max;
+      if (want.rlim_cur > want.rlim_max) want.rlim_cur = want.rlim_max;
+      CR_TRY(s.tracee.write_memory(scratch, &want, sizeof want));
+      res = sys.call("prlimit64", SYS_prlimit64, {0, r, scratch, 0});
+    }
+    if (!res) return res.error().context(format("resource limit %zu", r));
+  }
+
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    const SigactionRecord& a = image.signals.actions[sig - 1];
+    KernelSigaction ka{a.handler, a.flags, a.restorer, a.mask};
+    CR_TRY(s.tracee.write_memory(scratch, &ka, sizeof ka));
+    CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), scratch, 0, 8}), "signal %d", sig);
+  }
+  if (!(t.altstack_flags & SS_DISABLE) && t.altstack_size != 0) {
+    stack_t ss{};
+    ss.ss_sp = reinterpret_cast<void*>(t.altstack_sp);
+    ss.ss_size = t.altstack_size;
+    ss.ss_flags = static_cast<int>(t.altstack_flags & (1u << 31) /* SS_AUTODISARM */);
+    CR_TRY(s.tracee.write_memory(scratch, &ss, sizeof ss));
+    CR_TRY(sys.call("sigaltstack", SYS_sigaltstack, {scratch, 0}));
+  }
+  if (t.robust_head) CR_TRY(sys.call("set_robust_list", SYS_set_robust_list, {t.robust_head, t.robust_len}));
+  CR_TRY(sys.call("set_tid_address", SYS_set_tid_address, {t.clear_child_tid}));
+  if (t.rseq_ptr) CR_TRY(sys.call("rseq", SYS_rseq, {t.rseq_ptr, t.rseq_len, 0, t.rseq_sig}));
+
+  for (const FdRecord& f : image.fds.fds)
+    if (f.cloexec) CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
+
+  // Pending signals: queued by the process to itself, so any si_code is accepted.
+  for (const SiginfoRecord& si : image.signals.shared_pending) {
+    if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
+    int sig;
+    memcpy(&sig, si.info.data(), sizeof sig);
+    CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
+    CR_TRY(sys.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {static_cast<uint64_t>(pid), static_cast<uint64_t>(sig), scratch}));
+  }
+  for (const SiginfoRecord& si : t.pending) {
+    if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
+    int sig;
+    memcpy(&sig, si.info.data(), sizeof sig);
+    CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
+    CR_TRY(sys.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+                    {static_cast<uint64_t>(pid), static_cast<uint64_t>(pid), static_cast<uint64_t>(sig), scratch}));
+  }
+  for (int which = 0; which < 3; ++which) {
+    const ItimerRecord& it = image.signals.itimers[which];
+    if (it.value_sec == 0 && it.value_usec == 0) continue;
+    itimerval v{{it.interval_sec, it.interval_usec}, {it.value_sec, it.value_usec}};
+    CR_TRY(s.tracee.write_memory(scratch, &v, sizeof v));
+    CR_TRY(sys.call("setitimer", SYS_setitimer, {static_cast<uint64_t>(which), scratch, 0}));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<pid_t> restore_process(const RestoreOptions& options) {
+  ImageReader reader(options.in_fd, options.image_name);
+  CR_TRY(reader.read_header());
+  ProcessImage image = CR_TRY(read_process_sections(reader));
+
+  std::vector<PreparedFd> fds = CR_TRY(prepare_fds(image, options));
+  ScopeExit close_fds([&] { close_prepared(fds); });
+  Tracee stub = CR_TRY(spawn_stub(image, options, fds));
+  close_prepared(fds);
+  const pid_t pid = stub.tid();
+
+  auto session = CR_TRY(start_stub_session(stub, image));
+  CR_TRY(replace_address_space(*session, image, options));
+  CR_TRY(fill_memory(*session, image, reader, options));
+  if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
+  CR_TRY(finish_memory(*session, image));
+  CR_TRY(restore_kernel_state(*session, image, pid));
+  CR_TRY(session->sys.call("munmap", SYS_munmap, {session->area, StubSession::kAreaSize}));
+
+  user_regs_struct regs{};
+  memcpy(&regs, image.thread.gp_regs.data(), sizeof regs);
+  rewind_interrupted_syscall(regs, /*restart_block_valid=*/false);
+  CR_TRY(stub.set_regs(regs));
+  CR_TRY(stub.set_xstate(image.thread.xsave), "the saved FPU/vector state does not fit this CPU");
+  CR_TRY(stub.set_sigmask(image.thread.sigmask));
+  if (image.process.was_stopped) ::kill(pid, SIGSTOP);
+  if (options.after_signal) ::kill(pid, options.after_signal);
+  CR_TRY(stub.detach());
+  return pid;
+}
+
+}  // namespace crest

@@ -1,0 +1,31 @@
+// Restorer: one restart: read the image, grow the process out of a stub, hand it back
+// running, as a child of the caller.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace crest {
+
+struct RestoreOptions {
+  int in_fd = -1;
+  std::string image_name;     // for messages
+  bool restore_pid = true;
+  std::vector<std::pair<std::string, std::string>> relocations;  // OLD -> NEW prefixes
+  int after_signal = 0;       // sent once the process runs (0 = none)
+  std::function<void(uint64_t)> progress;
+};
+
+// Returns the pid of the restored process, which is running and is our child.
+Result<pid_t> restore_process(const RestoreOptions& options);
+
+// Applies the first matching relocation (whole leading path components).
+std::string relocate_path(const std::string& path, const std::vector<std::pair<std::string, std::string>>& relocations);
+
+}  // namespace crest

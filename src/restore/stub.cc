@@ -1,0 +1,140 @@
+// The stub: a child of cr_restart with the original pid (clone3 set_tid), its file table
+// laid out, that execs the original executable under ptrace and stops at the exec, before
+// running a single instruction of it. Its address space is then replaced wholesale.
+// Exec'ing the original program makes /proc/PID/exe right without CAP_CHECKPOINT_RESTORE.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "restore/restore_context.h"
+
+namespace crest {
+
+namespace {
+
+[[noreturn]] void child_fail(int report, const char* what, int err) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  if (n > 0) (void)!write(report, msg, std::min<int>(n, sizeof msg - 1));
+  _exit(127);
+}
+
+// Runs in the child: nothing here returns.
+[[noreturn]] void become_stub(const ProcessImage& image, const std::vector<PreparedFd>& fds, int report,
+                              const std::string& exe, const std::string& cwd) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);  // signals wait, pending, until the restore is done
+  std::set<int> keep{report};
+  for (auto& p : fds) {
+    if (dup2(p.local, p.target) < 0) child_fail(report, "dup2 of a restored fd", errno);
+    keep.insert(p.target);
+  }
+  int next = 0;
+  for (int k : keep) {
+    if (k > next) syscall(SYS_close_range, next, k - 1, 0);
+    next = k + 1;
+  }
+  syscall(SYS_close_range, next, ~0u, 0);
+
+  const ProcessRecord& p = image.process;
+  umask(p.umask);
+  if (chdir(cwd.c_str()) != 0) child_fail(report, ("chdir to the saved working directory " + cwd).c_str(), errno);
+  personality(p.personality);
+  if (geteuid() == 0 && p.uids.size() >= 4 && p.gids.size() >= 4 && (p.uids[1] != 0 || p.gids[1] != 0)) {
+    std::vector<gid_t> groups(p.groups.begin(), p.groups.end());
+    if (setgroups(groups.size(), groups.data()) != 0) child_fail(report, "setgroups", errno);
+    if (setresgid(p.gids[0], p.gids[1], p.gids[2]) != 0) child_fail(report, "setresgid", errno);
+    if (setresuid(p.uids[0], p.uids[1], p.uids[2]) != 0) child_fail(report, "setresuid", errno);
+  }
+  if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) child_fail(report, "ptrace(PTRACE_TRACEME)", errno);
+  syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
+  char* const argv[] = {const_cast<char*>(exe.c_str()), nullptr};
+  char* const envp[] = {nullptr};
+  execve(exe.c_str(), argv, envp);
+  // The executable is gone or not executable: grow the process out of cr_restart's
+  // binary instead (only /proc/PID/exe differs).
+  char* const self_argv[] = {const_cast<char*>("cr_restart-stub"), nullptr};
+  execve("/proc/self/exe", self_argv, envp);
+  child_fail(report, "execve", errno);
+}
+
+Error child_error(int report_read, pid_t pid, const char* stage) {
+  char buf[600] = {};
+  ssize_t n = read(report_read, buf, sizeof buf - 1);
+  if (n > 0) return Error::os(format("restored process %d could not be prepared: %s", pid, buf), EINVAL);
+  return Error::os(format("restored process %d died %s", pid, stage), EINVAL);
+}
+
+}  // namespace
+
+Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds) {
+  const pid_t want = image.process.pid;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return Error::os("pipe2");
+  int high = 64;
+  for (auto& p : fds) high = std::max(high, p.local + 1);
+  int report = fcntl(pipefd[1], F_DUPFD_CLOEXEC, high);
+  close(pipefd[1]);
+  Fd report_read(pipefd[0]);
+  if (report < 0) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+
+  std::string exe = relocate_path(image.process.exe, options.relocations);
+  const char* deleted = " (deleted)";
+  if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
+    exe.resize(exe.size() - strlen(deleted));
+  std::string cwd = relocate_path(image.process.cwd, options.relocations);
+
+  pid_t pid;
+  if (options.restore_pid) {
+    clone_args args{};
+    uint64_t tid = static_cast<uint64_t>(want);
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<uint64_t>(&tid);
+    args.set_tid_size = 1;
+    pid = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
+  } else {
+    pid = fork();
+  }
+  if (pid == 0) become_stub(image, fds, report, exe, cwd);
+  int clone_errno = errno;
+  close(report);
+  if (pid < 0) {
+    if (clone_errno == EEXIST)
+      return Error::os(format("pid %d is in use by another process; restart with --no-restore-pid to take a new pid", want), EBUSY);
+    if (clone_errno == EPERM)
+      return Error::os(format("restoring the original pid %d needs CAP_CHECKPOINT_RESTORE, which cr_restart does not have; "
+                              "restart with --no-restore-pid to take a new pid", want), EPERM);
+    return Error::os(options.restore_pid ? format("clone3 with pid %d", want) : std::string("fork"), clone_errno);
+  }
+
+  Tracee stub = CR_TRY(Tracee::adopt_stopped_child(pid));
+  int status = 0;
+  if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
+  if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "before exec");
+  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) != 0)
+    return Error::os("ptrace(PTRACE_SETOPTIONS) on the stub");
+  if (ptrace(PTRACE_CONT, pid, nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_CONT) on the stub");
+  if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
+  if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "in exec");
+  if ((status >> 8) != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+    return Error::os(format("stub %d stopped with signal %d instead of at its exec", pid, WSTOPSIG(status)), EINVAL);
+  // The exec event comes from inside execve: step to its syscall-exit stop, so that every
+  // injected syscall starts from the same kind of stop.
+  CR_TRY(stub.step_to_syscall_stop(), "finishing the stub's execve");
+  CR_TRY(stub.reopen_mem());  // the exec gave it a new mm
+  return stub;
+}
+
+}  // namespace crest

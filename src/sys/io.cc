@@ -1,0 +1,63 @@
+#include "sys/io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+
+namespace crest {
+
+Result<void> write_all(int fd, const void* data, size_t size) {
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) return Error::os("write (interrupted)", EINTR);
+      return Error::os("write");
+    }
+    p += n;
+    size -= n;
+  }
+  return {};
+}
+
+Result<void> read_exact(int fd, void* data, size_t size, const char* what) {
+  auto* p = static_cast<char*>(data);
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, p + got, size - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::os(format("read %s", what));
+    }
+    if (n == 0) return Error::corrupt(format("image truncated: end of stream inside %s (%zu of %zu bytes)", what, got, size));
+    got += n;
+  }
+  return {};
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::os("open " + path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::os("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+Result<std::string> read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) return Error::os("readlink " + path);
+  return std::string(buf, n);
+}
+
+}  // namespace crest

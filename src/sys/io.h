@@ -1,0 +1,19 @@
+// Whole-buffer reads and writes on local descriptors, and small file helpers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+#include "base/result.h"
+
+namespace crest {
+
+Result<void> write_all(int fd, const void* data, size_t size);
+// Reads exactly `size` bytes; a short stream is an error of kind CorruptImage ("truncated").
+Result<void> read_exact(int fd, void* data, size_t size, const char* what);
+Result<std::string> read_text_file(const std::string& path);
+Result<std::string> read_link(const std::string& path);
+
+}  // namespace crest

@@ -1,0 +1,44 @@
+// Parsers for /proc/PID files the dumper reads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace crest {
+
+struct MapsEntry {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool read = false, write = false, exec = false, shared = false;
+  uint64_t offset = 0;
+  uint32_t dev_major = 0, dev_minor = 0;
+  uint64_t inode = 0;
+  std::string path;   // may be empty, "[heap]", "/file", "/file (deleted)"
+  std::vector<std::string> vm_flags;  // from smaps "VmFlags:"
+
+  bool has_flag(const char* f) const;
+};
+
+Result<std::vector<MapsEntry>> read_smaps(pid_t pid);
+Result<std::vector<MapsEntry>> read_maps(pid_t pid);
+
+// Fields of /proc/PID/stat by their man-page number (1-based); field 2 (comm) is
+// returned without parentheses.
+Result<std::vector<std::string>> read_stat_fields(pid_t pid);
+
+// "Key:\tvalue" lines of /proc/PID/status; empty string when absent.
+struct ProcStatus {
+  std::string text;
+  std::string get(const char* key) const;
+};
+Result<ProcStatus> read_status(pid_t pid);
+
+std::vector<pid_t> list_tasks(pid_t pid);
+std::vector<pid_t> list_children(pid_t pid);
+
+}  // namespace crest

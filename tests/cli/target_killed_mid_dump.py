@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""The target is SIGKILLed while cr_checkpoint is blocked writing its image to a
+full pipe: cr_checkpoint must notice, exit non-zero with a message, and not
+hang."""
+import os
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+
+
+def body(t):
+    s = t.big_mem(64)
+    before = set(t.live_descendants())
+    dump = clitest.BlockedDump(t, s.pid)
+    try:
+        time.sleep(0.5)
+        t.require(dump.proc.running(),
+                  f"cr_checkpoint finished before the test could interfere "
+                  f"(the 64 MiB dump should block on the unread pipe): {dump.proc.wait(1)}")
+        t.log(f"  target state while the dump is blocked: {t.state_desc(s.pid)}, "
+              f"tracer {clitest.tracer_pid(s.pid)}")
+        os.kill(s.pid, signal.SIGKILL)
+        try:
+            s.popen.wait(timeout=10)
+        except Exception:
+            t.fail_now(f"target pid {s.pid} did not die after SIGKILL: {t.state_desc(s.pid)}")
+        t.log(f"  target reaped: {clitest.describe_status(s.popen.returncode)}")
+        dump.drain()
+        r = dump.proc.wait(30)
+        t.check(r.rc is not None, f"cr_checkpoint hung after its target was killed: {r}")
+        t.check(r.rc not in (None, 0), f"cr_checkpoint should fail when its target dies mid-dump: {r}")
+        t.check(r.err.strip(), f"cr_checkpoint should explain on stderr: {r}")
+        t.log(f"  {dump.drained} bytes came through the pipe")
+        if r.rc is None:
+            dump.proc.kill()
+    finally:
+        dump.close()
+    t.check_no_new_processes(before | {dump.proc.pid}, "after the aborted dump")
+
+
+if __name__ == "__main__":
+    clitest.main(body)
