@@ -2,7 +2,9 @@
 // that were deleted while open.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -91,6 +93,15 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
       rec.kind = FdKind::Inherited;
     } else {
       return Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", fd, target->c_str()));
+    }
+    // Descriptors made by dup() share one open file description (offset, flags): find
+    // the lowest one this fd shares it with, so restore can dup() it again.
+    for (const FdRecord& earlier : table.fds) {
+      if (earlier.same_as >= 0 || earlier.kind != rec.kind) continue;
+      if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, earlier.fd, fd) == 0) {
+        rec.same_as = earlier.fd;
+        break;
+      }
     }
     table.fds.push_back(std::move(rec));
   }

@@ -78,6 +78,14 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
   for (auto& rec : image.fds.fds) base = std::max(base, rec.fd + 1);
   base = std::max(base, 64);
   for (const FdRecord& rec : image.fds.fds) {
+    if (rec.same_as >= 0) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const PreparedFd& p) { return p.target == rec.same_as; });
+      if (it == out.end()) return fail(Error::corrupt(format("fd %d shares the file of fd %d, which is not in the image", rec.fd, rec.same_as)));
+      int dup = fcntl(it->local, F_DUPFD_CLOEXEC, base);
+      if (dup < 0) return fail(Error::os("fcntl(F_DUPFD_CLOEXEC)"));
+      out.push_back({rec.fd, dup});
+      continue;
+    }
     std::string path = relocate_path(rec.path, options.relocations);
     Result<Fd> f = Error::invalid("unreachable");
     switch (rec.kind) {
