@@ -76,7 +76,9 @@ Result<Section> ImageReader::next_section() {
                                    static_cast<unsigned long long>(start)));
     char end[8];
     CR_TRY(take(end, sizeof end, "the end marker"));
-    if (memcmp(end, kEndMagic, 8) != 0) return Error::corrupt(format("%s: bad end marker", name_.c_str()));
+    if (memcmp(end, kEndMagic, 8) != 0)
+      return Error::corrupt(format("%s: image is corrupt: bad end marker at byte %llu", name_.c_str(),
+                                   static_cast<unsigned long long>(offset_ - 8)));
     complete_ = true;
     return s;
   }

@@ -34,6 +34,8 @@ class ImageReader {
   Result<Section> next_section();
   bool complete() const { return complete_; }
   const std::string& name() const { return name_; }
+  // Continue reading from another descriptor holding the rest of the same stream.
+  void switch_fd(int fd) { fd_ = fd; }
 
  private:
   Result<void> take(void* data, size_t size, const char* what);

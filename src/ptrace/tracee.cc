@@ -51,7 +51,22 @@ Tracee::Tracee(Tracee&& other) noexcept
   other.attached_ = false;
 }
 
-Tracee::~Tracee() {
+Tracee& Tracee::operator=(Tracee&& other) noexcept {
+  if (this != &other) {
+    drop();
+    tid_ = other.tid_;
+    is_child_ = other.is_child_;
+    attached_ = other.attached_;
+    on_drop_ = other.on_drop_;
+    mem_ = std::move(other.mem_);
+    other.attached_ = false;
+  }
+  return *this;
+}
+
+Tracee::~Tracee() { drop(); }
+
+void Tracee::drop() {
   if (!attached_) return;
   if (on_drop_ == OnDrop::Kill) {
     kill_now();
@@ -160,10 +175,15 @@ Result<void> Tracee::write_memory(uint64_t addr, const void* data, size_t size) 
 }
 
 Result<void> Tracee::step_to_syscall_stop() const {
-  if (ptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) return ptrace_error("ptrace(PTRACE_SYSCALL)", tid_);
-  int status = CR_TRY(wait_stop());
-  if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80)) return {};
-  return Error::os(format("process %d: expected a syscall stop, got stop signal %d (event %d)", tid_, WSTOPSIG(status), status >> 16), EINVAL);
+  for (;;) {
+    if (ptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) return ptrace_error("ptrace(PTRACE_SYSCALL)", tid_);
+    int status = CR_TRY(wait_stop());
+    if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80)) return {};
+    // A group-stop or interrupt trap still queued (a job-control-stopped target reports
+    // one when seized) comes before any instruction runs: step on.
+    if ((status >> 16) == PTRACE_EVENT_STOP) continue;
+    return Error::os(format("process %d: expected a syscall stop, got stop signal %d (event %d)", tid_, WSTOPSIG(status), status >> 16), EINVAL);
+  }
 }
 
 Result<void> Tracee::detach(int signal) {

@@ -24,7 +24,7 @@ class Tracee {
   static Result<Tracee> adopt_stopped_child(pid_t pid);
 
   Tracee(Tracee&& other) noexcept;
-  Tracee& operator=(Tracee&&) = delete;
+  Tracee& operator=(Tracee&& other) noexcept;
   ~Tracee();
 
   pid_t tid() const { return tid_; }
@@ -53,6 +53,7 @@ class Tracee {
  private:
   Tracee(pid_t tid, bool is_child) : tid_(tid), is_child_(is_child) {}
   Result<void> open_mem();
+  void drop();
   Result<int> wait_stop() const;
 
   pid_t tid_ = -1;

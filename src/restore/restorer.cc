@@ -14,7 +14,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -22,7 +24,9 @@
 
 #include <cstring>
 
+#include "base/fd.h"
 #include "base/scope_exit.h"
+#include "sys/io.h"
 #include "restore/restore_context.h"
 
 namespace crest {
@@ -142,6 +146,26 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
   return {};
 }
 
+bool is_regular_file(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Result<Fd> spool_rest(int in) {
+  Fd mem(memfd_create("crest-image-rest", MFD_CLOEXEC));
+  if (!mem.valid()) return Error::os("memfd_create");
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::os("read");
+    if (n == 0) break;
+    CR_TRY(write_all(mem.get(), buf.data(), n));
+  }
+  if (lseek(mem.get(), 0, SEEK_SET) < 0) return Error::os("lseek");
+  return mem;
+}
+
 }  // namespace
 
 Result<pid_t> restore_process(const RestoreOptions& options) {
@@ -149,9 +173,25 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   CR_TRY(reader.read_header());
   ProcessImage image = CR_TRY(read_process_sections(reader));
 
+  if (image.process.root != "/")
+    return Error::unsupported(format("the process ran chrooted in %s; restoring a changed root directory is not supported yet",
+                                     image.process.root.c_str()));
   std::vector<PreparedFd> fds = CR_TRY(prepare_fds(image, options));
   ScopeExit close_fds([&] { close_prepared(fds); });
-  Tracee stub = CR_TRY(spawn_stub(image, options, fds));
+  Result<Tracee> spawned = spawn_stub(image, options, fds);
+  Fd spool;
+  if (!spawned && spawned.error().error_number() == EBUSY && !is_regular_file(options.in_fd)) {
+    // `cr_checkpoint --kill PID | cr_restart -F 0`: the original holds its pid until the
+    // whole stream is written. Take in the rest of the stream, then wait for the pid.
+    spool = CR_TRY(spool_rest(options.in_fd), "reading the rest of the image");
+    reader.switch_fd(spool.get());
+    for (int tries = 0; tries < 200 && !spawned && spawned.error().error_number() == EBUSY; ++tries) {
+      usleep(50 * 1000);
+      spawned = spawn_stub(image, options, fds);
+    }
+  }
+  if (!spawned) return spawned.error();
+  Tracee stub = std::move(spawned).value();
   close_prepared(fds);
   const pid_t pid = stub.tid();
 

@@ -29,10 +29,10 @@ import argparse
 import ctypes
 import fcntl
 import os
-import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -441,7 +441,7 @@ class Case:
 
     # ------------------------------------------------------------ processes
 
-    def _popen(self, argv, user, cwd, stdin, stdout, stderr, name=None, out_path=None):
+    def _popen(self, argv, user, cwd, stdin, stdout, stderr):
         argv = [str(a) for a in argv]
         full = SETPRIV + argv if user else argv
         self.log(f"  $ {shlex.join(full)}")
@@ -614,14 +614,16 @@ class Case:
                 pass
         return ok
 
-    def wait_restored(self, parent_pid, comm, pid=None, timeout=15):
-        """Wait for a live child of parent_pid named comm (with the given pid if not None)."""
+    def wait_restored(self, parent, comm, pid=None, timeout=15):
+        """Wait for a live child of the cr_restart Proc parent named comm (with the
+        given pid if not None); gives up early if cr_restart exits."""
         def find():
-            for st in children_of(parent_pid):
+            for st in children_of(parent.pid):
                 if st.comm == comm and st.state not in ("Z", "X") and (pid is None or st.pid == pid):
                     return st
             return None
-        st = wait_for(find, timeout)
+        st = wait_for(lambda: find() or not parent.running(), timeout)
+        st = find() if st else None
         if st:
             self.track_pid(st.pid, st.comm)
         return st
@@ -773,7 +775,7 @@ def expect_restores(t, image, subject, label):
     before_lines = subject.counters()
     t.require(before_lines, f"{label}: subject printed nothing")
     rp = t.start([t.cr_restart, image])
-    st = t.wait_restored(rp.pid, "spin_print", pid=subject.pid)
+    st = t.wait_restored(rp, "spin_print", pid=subject.pid)
     if not st:
         rp.kill()
         r = rp.wait(5)
@@ -794,7 +796,6 @@ def expect_restores(t, image, subject, label):
 
 def image_sections(data):
     """[(offset, type, length)] of the sections of an image (format.h layout)."""
-    import struct
     out, off = [], HEADER_SIZE
     while off + 32 <= len(data):
         magic, typ, _owner, _check, length, _pcs = struct.unpack_from("<IIIIQQ", data, off)
@@ -812,7 +813,6 @@ def reseal_image(data):
     checksum, and the trailer's stream checksum (which covers the header) with the
     trailer section's payload checksum and header check.  The result is a
     consistent image differing from the input only in the edited fields."""
-    import struct
     data = bytearray(data)
     struct.pack_into("<Q", data, HEADER_CHECKSUM_OFFSET, xxh3_64(data[:HEADER_CHECKSUM_OFFSET]))
     off, typ, length = image_sections(data)[-1]

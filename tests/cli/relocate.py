@@ -50,7 +50,7 @@ def body(t):
 
     t.section(f"cr_restart --relocate {a}={b}")
     rp = t.start([t.cr_restart, "--relocate", f"{a}={b}", img])
-    st = t.wait_restored(rp.pid, "hold_file", pid=s.pid)
+    st = t.wait_restored(rp, "hold_file", pid=s.pid)
     if not st:
         rp.kill()
         t.fail_now(f"pid {s.pid} was not restored under cr_restart (pid {rp.pid}): {rp.wait(5)}")

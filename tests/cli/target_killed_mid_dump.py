@@ -4,6 +4,7 @@ full pipe: cr_checkpoint must notice, exit non-zero with a message, and not
 hang."""
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -24,11 +25,11 @@ def body(t):
         t.log(f"  target state while the dump is blocked: {t.state_desc(s.pid)}, "
               f"tracer {clitest.tracer_pid(s.pid)}")
         os.kill(s.pid, signal.SIGKILL)
-        try:
-            s.popen.wait(timeout=10)
-        except Exception:
-            t.fail_now(f"target pid {s.pid} did not die after SIGKILL: {t.state_desc(s.pid)}")
-        t.log(f"  target reaped: {clitest.describe_status(s.popen.returncode)}")
+        # While traced, the dead target stays a zombie its parent (this test) cannot
+        # reap until the tracer has waited for it, so reap it in the background.
+        t.require(clitest.wait_for(lambda: not clitest.is_alive(s.pid), 10),
+                  f"target pid {s.pid} did not die after SIGKILL: {t.state_desc(s.pid)}")
+        t.reap_in_background(s)
         dump.drain()
         r = dump.proc.wait(30)
         t.check(r.rc is not None, f"cr_checkpoint hung after its target was killed: {r}")
@@ -37,6 +38,13 @@ def body(t):
         t.log(f"  {dump.drained} bytes came through the pipe")
         if r.rc is None:
             dump.proc.kill()
+        try:
+            s.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        t.check(s.popen.returncode == -signal.SIGKILL,
+                f"target not reaped after the dumper exited: {clitest.describe_status(s.popen.returncode)}, "
+                f"{t.state_desc(s.pid)}")
     finally:
         dump.close()
     t.check_no_new_processes(before | {dump.proc.pid}, "after the aborted dump")

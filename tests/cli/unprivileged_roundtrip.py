@@ -44,7 +44,7 @@ def body(t):
 
     t.section("cr_restart --no-restore-pid img as uid 65534")
     rp = t.start([t.cr_restart, "--no-restore-pid", img], user=True)
-    st = t.wait_restored(rp.pid, "spin_print")
+    st = t.wait_restored(rp, "spin_print")
     if not st:
         rp.kill()
         t.fail_now(f"no restored spin_print appeared under cr_restart (pid {rp.pid}): {rp.wait(5)}")
