@@ -6,7 +6,12 @@ The program reports checkpoint points by appending lines to $CRTEST_CONTROL:
 READ, LOOPDONE). The runner checkpoints/restarts it as the mode says and
 compares its stdout and exit status with a plain run done first.
 
-Exit status: 0 pass, 1 fail, 2 usage error.
+Modes: plain (no checkpoint), restart (checkpoint --kill + cr_restart at every
+point), continue (checkpoint, process goes on), repeat (5 kill/restart cycles
+at the first point), twice (restart the same image two times), random (like
+restart at the first point, after a random 0.2-1.5 s delay for LOOP).
+
+Exit status: 0 pass, 1 fail, 2 usage error, 77 skipped.
 """
 
 import argparse
@@ -187,6 +192,7 @@ class Runner:
         self.me = os.getpid()
         self.rng = random.Random(args.seed)
         self.seq = 0
+        self.checkpoints = 0
         self.aux = os.path.join(root, "aux")
         os.mkdir(self.aux)
         self.pty_master = self.pty_slave = None
@@ -405,6 +411,7 @@ class Runner:
                     "utf-8", "replace")))
         if not os.path.isfile(img) or os.path.getsize(img) == 0:
             raise TestFailure("cr_checkpoint exited 0 but image %s is missing or empty" % img)
+        self.checkpoints += 1
         self.log("checkpointed pid %d to %s (%d bytes)%s" % (
             pid, img, os.path.getsize(img), " and killed it" if kill else ""))
         return img
@@ -595,6 +602,8 @@ class Runner:
             self.release(pid, saved["kind"], crpid, crpid)
             st2 = self.drive(run, pid, crpid, crpid, self.plain_point(pid))
             results.append(("second restart", run.stdout, st2))
+        if self.checkpoints == 0:
+            raise TestFailure("the program reached no checkpoint point")
         return run, results
 
 
