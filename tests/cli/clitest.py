@@ -394,7 +394,7 @@ class Case:
         path = os.path.join(self.tools_dir, name)
         self.require(os.path.isfile(path) and os.access(path, os.X_OK),
                      f"tool {path} does not exist or is not executable (build the project first)")
-        return path
+        return self._reachable_by_nobody(path)
 
     @property
     def cr_checkpoint(self):
@@ -408,21 +408,41 @@ class Case:
         path = os.path.join(self.helpers_dir, name)
         self.require(os.path.isfile(path) and os.access(path, os.X_OK),
                      f"helper program {path} does not exist (build target cli_{name})")
-        return path
+        return self._reachable_by_nobody(path)
+
+    @staticmethod
+    def _nobody_can_run(path):
+        if os.stat(path).st_mode & 0o005 != 0o005:
+            return False
+        d = os.path.dirname(path)
+        while True:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+            if d == "/":
+                return True
+            d = os.path.dirname(d)
+
+    def _reachable_by_nobody(self, path):
+        """The build may sit under a directory uid 65534 cannot enter (CI clones
+        anywhere): then run a copy kept in the scratch directory."""
+        path = os.path.abspath(path)
+        if self._nobody_can_run(path):
+            return path
+        bindir = os.path.join(self.scratch, "bin")
+        copy = os.path.join(bindir, os.path.basename(path))
+        if not os.path.exists(copy):
+            os.makedirs(bindir, exist_ok=True)
+            shutil.copy2(path, copy)
+            os.chmod(copy, 0o755)
+            os.chmod(bindir, 0o755)
+            os.chmod(self.scratch, os.stat(self.scratch).st_mode | 0o011)
+        return copy
 
     def require_usable_by_nobody(self, path):
         """Fail unless uid 65534 can reach and execute path (every parent dir o+x)."""
         path = os.path.abspath(path)
-        self.require(os.stat(path).st_mode & 0o005 == 0o005,
-                     f"{path} is not readable+executable by others; uid {NOBODY_UID} cannot run it")
-        d = os.path.dirname(path)
-        while True:
-            self.require(os.stat(d).st_mode & 0o001,
-                         f"directory {d} is not searchable by others, so uid {NOBODY_UID} cannot run "
-                         f"{path}; build in a world-traversable directory (e.g. /tmp/...)")
-            if d == "/":
-                break
-            d = os.path.dirname(d)
+        self.require(self._nobody_can_run(path),
+                     f"{path} (or a parent directory) is not usable by uid {NOBODY_UID}")
 
     def path(self, *parts):
         return os.path.join(self.scratch, *parts)
