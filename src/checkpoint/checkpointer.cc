@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "checkpoint/dump_context.h"
+#include "checkpoint/frozen_process.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/process_record.h"
 #include "records/signals_record.h"
@@ -68,7 +69,6 @@ Result<ProcessRecord> collect_process(pid_t pid) {
   if (stat.size() < 52) return Error::corrupt("short /proc/PID/stat");
   p.pid = pid;
   p.comm = stat[2];
-  p.was_stopped = stat[3] == "T" ? 1 : 0;
   p.ppid = to_u64(stat[4]);
   p.pgid = to_u64(stat[5]);
   p.sid = to_u64(stat[6]);
@@ -120,38 +120,42 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-// State only the process itself can report, read with injected syscalls.
-Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, ProcessRecord& proc, ThreadRecord& thread,
-                                    SignalsRecord& signals) {
-  auto session = CR_TRY(AutoRemoteSyscalls::create(t, code_address), "preparing injected syscalls");
+// State only the process itself can report, read with injected syscalls: per thread
+// (sigaltstack, clear_child_tid), and for the whole process through the leader
+// (sigactions, itimers, brk).
+Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, ThreadRecord& thread, ProcessRecord* proc,
+                                    SignalsRecord* signals) {
+  auto session = CR_TRY(AutoRemoteSyscalls::create(t, code_address), "preparing injected syscalls in thread %d", t.tid());
   auto& sys = session->sys();
   uint64_t scratch = session->scratch();
-  for (int sig = 1; sig <= 64; ++sig) {
-    KernelSigaction ka{};
-    if (sig != SIGKILL && sig != SIGSTOP) {
-      CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0, scratch, 8}), "signal %d", sig);
-      CR_TRY(t.read_memory(scratch, &ka, sizeof ka));
+  if (signals) {
+    for (int sig = 1; sig <= 64; ++sig) {
+      KernelSigaction ka{};
+      if (sig != SIGKILL && sig != SIGSTOP) {
+        CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0, scratch, 8}), "signal %d", sig);
+        CR_TRY(t.read_memory(scratch, &ka, sizeof ka));
+      }
+      signals->actions.push_back({ka.handler, ka.flags, ka.restorer, ka.mask});
     }
-    signals.actions.push_back({ka.handler, ka.flags, ka.restorer, ka.mask});
+    for (int which = 0; which < 3; ++which) {
+      itimerval it{};
+      CR_TRY(sys.call("getitimer", SYS_getitimer, {static_cast<uint64_t>(which), scratch}));
+      CR_TRY(t.read_memory(scratch, &it, sizeof it));
+      signals->itimers.push_back({it.it_interval.tv_sec, it.it_interval.tv_usec, it.it_value.tv_sec, it.it_value.tv_usec});
+    }
   }
+  if (proc) proc->brk = CR_TRY(sys.call("brk", SYS_brk, {0}));
   stack_t ss{};
   CR_TRY(sys.call("sigaltstack", SYS_sigaltstack, {0, scratch}));
   CR_TRY(t.read_memory(scratch, &ss, sizeof ss));
   thread.altstack_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
   thread.altstack_size = ss.ss_size;
   thread.altstack_flags = ss.ss_flags;
-  for (int which = 0; which < 3; ++which) {
-    itimerval it{};
-    CR_TRY(sys.call("getitimer", SYS_getitimer, {static_cast<uint64_t>(which), scratch}));
-    CR_TRY(t.read_memory(scratch, &it, sizeof it));
-    signals.itimers.push_back({it.it_interval.tv_sec, it.it_interval.tv_usec, it.it_value.tv_sec, it.it_value.tv_usec});
-  }
   uint64_t tid_address = 0;
   CR_TRY(sys.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch}));
   CR_TRY(t.read_memory(scratch, &tid_address, sizeof tid_address));
   thread.clear_child_tid = tid_address;
-  proc.brk = CR_TRY(sys.call("brk", SYS_brk, {0}));
-  CR_TRY(session->finish(), "restoring the process after injected syscalls");
+  CR_TRY(session->finish(), "restoring thread %d after injected syscalls", t.tid());
   return {};
 }
 
@@ -181,11 +185,20 @@ Result<ThreadRecord> collect_thread(const Tracee& t) {
   return th;
 }
 
-Result<void> check_scope(pid_t pid) {
-  auto tasks = list_tasks(pid);
-  if (tasks.size() > 1)
-    return Error::unsupported(format("process %d has %zu threads; multi-threaded processes are not supported yet", pid,
-                                     tasks.size()));
+Result<uint64_t> find_code_address(pid_t pid) {
+  auto maps = CR_TRY(read_maps(pid));
+  for (auto& m : maps)
+    if (m.exec && m.path.size() > 0 && m.path[0] == '/') return m.start;
+  for (auto& m : maps)
+    if (m.exec && m.path != "[vsyscall]" && m.path != "[vdso]") return m.start;
+  return Error::unsupported("process has no executable area to run injected syscalls from");
+}
+
+Result<void> check_leader_alive(pid_t pid) {
+  auto stat = CR_TRY(read_stat_fields(pid));
+  if (stat.size() > 3 && stat[3] == "Z")
+    return Error::unsupported(format("the main thread of process %d has exited (pthread_exit) while others run; "
+                                     "not supported yet", pid));
   return {};
 }
 
@@ -194,30 +207,24 @@ Result<void> check_scope(pid_t pid) {
 Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   const pid_t pid = opt.pid;
   if (::kill(pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", pid));
-  CR_TRY(check_scope(pid));
-  Tracee tracee = CR_TRY(Tracee::seize(pid));
-  CR_TRY(check_scope(pid));  // a thread may have appeared before the freeze
+  CR_TRY(check_leader_alive(pid));
+  auto stat_before = CR_TRY(read_stat_fields(pid));
+  FrozenProcess frozen = CR_TRY(FrozenProcess::freeze(pid));
+  Tracee& tracee = frozen.leader();
 
   ProcessRecord proc = CR_TRY(collect_process(pid));
-  ThreadRecord thread = CR_TRY(collect_thread(tracee));
+  proc.was_stopped = stat_before.size() > 3 && stat_before[3] == "T";  // job-control stopped before we came
   SignalsRecord signals;
   signals.shared_pending = CR_TRY(peek_pending(tracee, true));
+  std::vector<ThreadRecord> threads;
+  for (Tracee& t : frozen.threads()) threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
 
-  auto maps_before = CR_TRY(read_maps(pid));
-  uint64_t code_address = 0;
-  for (auto& m : maps_before)
-    if (m.exec && m.path.size() > 0 && m.path[0] == '/') {
-      code_address = m.start;
-      break;
-    }
-  if (!code_address)
-    for (auto& m : maps_before)
-      if (m.exec && m.path != "[vsyscall]" && m.path != "[vdso]") {
-        code_address = m.start;
-        break;
-      }
-  if (!code_address) return Error::unsupported("process has no executable area to run injected syscalls from");
-  CR_TRY(collect_with_injection(tracee, code_address, proc, thread, signals));
+  uint64_t code_address = CR_TRY(find_code_address(pid));
+  for (size_t i = 0; i < threads.size(); ++i) {
+    bool leader = i == 0;
+    CR_TRY(collect_with_injection(frozen.threads()[i], code_address, threads[i], leader ? &proc : nullptr,
+                                  leader ? &signals : nullptr));
+  }
 
   auto smaps = CR_TRY(read_smaps(pid));
   MemoryMapRecord map = CR_TRY(collect_memory_map(pid, smaps));
@@ -227,7 +234,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   DumpContext ctx{pid, tracee, writer, opt.progress, opt.cancelled};
   CR_TRY(writer.write_header());
   CR_TRY(writer.write_record(SectionType::Process, pid, proc));
-  CR_TRY(writer.write_record(SectionType::Thread, pid, thread));
+  for (const ThreadRecord& t : threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
   CR_TRY(writer.write_record(SectionType::Signals, pid, signals));
   CR_TRY(writer.write_record(SectionType::FdTable, pid, fds));
   CR_TRY(write_fd_data(ctx, fds));
@@ -241,14 +248,13 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
       break;
     case AfterCheckpoint::Kill:
       // Killed while still frozen: not one more instruction runs after the image.
-      tracee.set_on_drop(Tracee::OnDrop::Kill);
-      tracee.kill_now();
+      frozen.kill_now();
       return stats;
     case AfterCheckpoint::Signal:
       if (::kill(pid, opt.after_signal) != 0) return Error::os(format("kill(%d, %d) after checkpoint", pid, opt.after_signal));
       break;
   }
-  CR_TRY(tracee.detach());
+  CR_TRY(frozen.thaw());
   return stats;
 }
 

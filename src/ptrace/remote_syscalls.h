@@ -24,6 +24,7 @@ class RemoteSyscalls {
   void set_gadget(uint64_t gadget) { gadget_ = gadget; }
   void set_base(const user_regs_struct& base) { base_ = base; }
   const Tracee& tracee() const { return tracee_; }
+  const user_regs_struct& base() const { return base_; }
 
  private:
   const Tracee& tracee_;

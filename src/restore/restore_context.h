@@ -21,7 +21,7 @@ namespace crest {
 
 struct ProcessImage {
   ProcessRecord process;
-  ThreadRecord thread;
+  std::vector<ThreadRecord> threads;  // [0] is the thread-group leader
   SignalsRecord signals;
   FdTableRecord fds;
   std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
@@ -56,5 +56,16 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
 // Reads MemoryPages sections up to and including the trailer, writing them into the stub.
 Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader& reader, const RestoreOptions& options);
 Result<void> finish_memory(StubSession& s, const ProcessImage& image);
+
+// threads_restore.cc
+// Creates the thread `rec` in the stub by injecting clone3(CLONE_THREAD) into the
+// leader (with its saved tid unless `fresh_tid`); returns it stopped before its first
+// instruction.
+Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh_tid);
+// Per-thread kernel state by injection into that thread: sigaltstack, robust list,
+// clear_child_tid, rseq.
+Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec);
+// Registers (an interrupted syscall is re-entered), XSAVE area, signal mask.
+Result<void> restore_thread_cpu(const Tracee& t, const ThreadRecord& rec);
 
 }  // namespace crest

@@ -22,6 +22,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/fd.h"
@@ -40,7 +41,7 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
     Section s = CR_TRY(reader.next_section());
     switch (s.type) {
       case SectionType::Process: image.process = CR_TRY(decode_section<ProcessRecord>(s)); break;
-      case SectionType::Thread: image.thread = CR_TRY(decode_section<ThreadRecord>(s)); break;
+      case SectionType::Thread: image.threads.push_back(CR_TRY(decode_section<ThreadRecord>(s))); break;
       case SectionType::Signals: image.signals = CR_TRY(decode_section<SignalsRecord>(s)); break;
       case SectionType::FdTable: image.fds = CR_TRY(decode_section<FdTableRecord>(s)); break;
       case SectionType::FileData: {
@@ -59,7 +60,11 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
   }
   for (SectionType t : {SectionType::Process, SectionType::Thread, SectionType::Signals, SectionType::FdTable})
     if (!have[static_cast<uint32_t>(t)]) return Error::corrupt(format("%s: the image has no %s section", reader.name().c_str(), section_name(t)));
-  if (image.thread.gp_regs.size() != sizeof(user_regs_struct)) return Error::corrupt("saved registers have the wrong size");
+  for (const ThreadRecord& t : image.threads)
+    if (t.gp_regs.size() != sizeof(user_regs_struct)) return Error::corrupt(format("saved registers of thread %d have the wrong size", t.tid));
+  auto leader = std::find_if(image.threads.begin(), image.threads.end(), [&](const ThreadRecord& t) { return t.tid == image.process.pid; });
+  if (leader == image.threads.end()) return Error::corrupt(format("the image has no main thread for process %d", image.process.pid));
+  std::rotate(image.threads.begin(), leader, leader + 1);
   if (image.signals.actions.size() != 64 || image.signals.itimers.size() != 3) return Error::corrupt("malformed Signals section");
   return image;
 }
@@ -68,10 +73,9 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid_t pid) {
+Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid_t pid, const std::vector<pid_t>& tids) {
   auto& sys = s.sys;
   const ProcessRecord& p = image.process;
-  const ThreadRecord& t = image.thread;
   uint64_t scratch = s.scratch;
 
   char comm[16] = {};
@@ -105,18 +109,6 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     CR_TRY(s.tracee.write_memory(scratch, &ka, sizeof ka));
     CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), scratch, 0, 8}), "signal %d", sig);
   }
-  if (!(t.altstack_flags & SS_DISABLE) && t.altstack_size != 0) {
-    stack_t ss{};
-    ss.ss_sp = reinterpret_cast<void*>(t.altstack_sp);
-    ss.ss_size = t.altstack_size;
-    ss.ss_flags = static_cast<int>(t.altstack_flags & (1u << 31) /* SS_AUTODISARM */);
-    CR_TRY(s.tracee.write_memory(scratch, &ss, sizeof ss));
-    CR_TRY(sys.call("sigaltstack", SYS_sigaltstack, {scratch, 0}));
-  }
-  if (t.robust_head) CR_TRY(sys.call("set_robust_list", SYS_set_robust_list, {t.robust_head, t.robust_len}));
-  CR_TRY(sys.call("set_tid_address", SYS_set_tid_address, {t.clear_child_tid}));
-  if (t.rseq_ptr) CR_TRY(sys.call("rseq", SYS_rseq, {t.rseq_ptr, t.rseq_len, 0, t.rseq_sig}));
-
   for (const FdRecord& f : image.fds.fds)
     if (f.cloexec) CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
 
@@ -128,13 +120,15 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
     CR_TRY(sys.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {static_cast<uint64_t>(pid), static_cast<uint64_t>(sig), scratch}));
   }
-  for (const SiginfoRecord& si : t.pending) {
-    if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
-    int sig;
-    memcpy(&sig, si.info.data(), sizeof sig);
-    CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
-    CR_TRY(sys.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-                    {static_cast<uint64_t>(pid), static_cast<uint64_t>(pid), static_cast<uint64_t>(sig), scratch}));
+  for (size_t i = 0; i < image.threads.size(); ++i) {
+    for (const SiginfoRecord& si : image.threads[i].pending) {
+      if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
+      int sig;
+      memcpy(&sig, si.info.data(), sizeof sig);
+      CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
+      CR_TRY(sys.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+                      {static_cast<uint64_t>(pid), static_cast<uint64_t>(tids[i]), static_cast<uint64_t>(sig), scratch}));
+    }
   }
   for (int which = 0; which < 3; ++which) {
     const ItimerRecord& it = image.signals.itimers[which];
@@ -164,6 +158,17 @@ Result<Fd> spool_rest(int in) {
   }
   if (lseek(mem.get(), 0, SEEK_SET) < 0) return Error::os("lseek");
   return mem;
+}
+
+// glibc keeps each thread's id in its thread descriptor, at the clear_child_tid address.
+// With a new tid (--no-restore-pid) it is rewritten there, so raise() and pthread_kill()
+// reach the right thread.
+Result<void> fix_cached_tid(StubSession& s, const ThreadRecord& rec, pid_t now) {
+  if (rec.clear_child_tid == 0 || rec.tid == now) return {};
+  int32_t cached = 0;
+  if (!s.tracee.read_memory(rec.clear_child_tid, &cached, sizeof cached)) return {};
+  if (cached == rec.tid) CR_TRY(s.tracee.write_memory(rec.clear_child_tid, &now, sizeof now));
+  return {};
 }
 
 }  // namespace
@@ -200,17 +205,30 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   CR_TRY(fill_memory(*session, image, reader, options));
   if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
   CR_TRY(finish_memory(*session, image));
-  CR_TRY(restore_kernel_state(*session, image, pid));
+  CR_TRY(fix_cached_tid(*session, image.threads[0], pid));
+  CR_TRY(restore_thread_kernel_state(session->sys, stub, session->scratch, image.threads[0]), "main thread");
+
+  // The other threads, each cloned from the leader, then given its own state.
+  std::vector<Tracee> threads;
+  std::vector<pid_t> tids{pid};
+  for (size_t i = 1; i < image.threads.size(); ++i) {
+    const ThreadRecord& rec = image.threads[i];
+    threads.push_back(CR_TRY(create_thread(*session, rec, !options.restore_pid), "thread %d", rec.tid));
+    Tracee& t = threads.back();
+    tids.push_back(t.tid());
+    RemoteSyscalls sys(t, session->area, session->sys.base());
+    CR_TRY(restore_thread_kernel_state(sys, t, session->scratch, rec), "thread %d", rec.tid);
+    CR_TRY(fix_cached_tid(*session, rec, t.tid()));
+  }
+  CR_TRY(restore_kernel_state(*session, image, pid, tids));
   CR_TRY(session->sys.call("munmap", SYS_munmap, {session->area, StubSession::kAreaSize}));
 
-  user_regs_struct regs{};
-  memcpy(&regs, image.thread.gp_regs.data(), sizeof regs);
-  rewind_interrupted_syscall(regs, /*restart_block_valid=*/false);
-  CR_TRY(stub.set_regs(regs));
-  CR_TRY(stub.set_xstate(image.thread.xsave), "the saved FPU/vector state does not fit this CPU");
-  CR_TRY(stub.set_sigmask(image.thread.sigmask));
+  CR_TRY(restore_thread_cpu(stub, image.threads[0]), "main thread");
+  for (size_t i = 1; i < image.threads.size(); ++i)
+    CR_TRY(restore_thread_cpu(threads[i - 1], image.threads[i]), "thread %d", image.threads[i].tid);
   if (image.process.was_stopped) ::kill(pid, SIGSTOP);
   if (options.after_signal) ::kill(pid, options.after_signal);
+  for (Tracee& t : threads) CR_TRY(t.detach());
   CR_TRY(stub.detach());
   return pid;
 }

@@ -123,7 +123,7 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   int status = 0;
   if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
   if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "before exec");
-  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) != 0)
+  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) != 0)
     return Error::os("ptrace(PTRACE_SETOPTIONS) on the stub");
   if (ptrace(PTRACE_CONT, pid, nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_CONT) on the stub");
   if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
