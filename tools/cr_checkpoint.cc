@@ -47,7 +47,7 @@ void usage(FILE* out) {
           "Usage: cr_checkpoint [options] ID\n"
           "Checkpoint the process ID (crest %s).\n\n"
           "Scope:\n"
-          "  -T, --tree            ID and its descendants (default; only a process without children for now)\n"
+          "  -T, --tree            ID and all its descendants (default)\n"
           "  -p, --pid, --process  ID is a single process\n"
           "  -g, --pgid, -s, --sid process groups and sessions: not supported yet\n"
           "Destination:\n"
@@ -190,8 +190,6 @@ void sync_dir(const std::string& path) {
   if (d.valid()) fsync(d.get());
 }
 
-Result<void> check_tree(const Options& o);
-
 Result<int> run(const Options& o) {
   if (o.timeout) {
     struct sigaction sa {};
@@ -199,10 +197,10 @@ Result<int> run(const Options& o) {
     sigaction(SIGALRM, &sa, nullptr);
     alarm(o.timeout);
   }
-  CR_TRY(check_tree(o));
   ProgressLine progress("cr_checkpoint", "written");
   CheckpointOptions copt;
   copt.pid = o.pid;
+  copt.tree = o.tree;
   copt.after = o.after;
   copt.after_signal = o.signal;
   copt.progress = [&](uint64_t b) { progress.update(b); };
@@ -273,20 +271,6 @@ Result<int> run(const Options& o) {
     fprintf(stderr, "cr_checkpoint: wrote %s: %llu bytes, %llu pages\n", path.c_str(), (unsigned long long)stats->image_bytes,
             (unsigned long long)stats->pages);
   return 0;
-}
-
-Result<void> check_tree(const Options& o) {
-  if (!o.tree) return {};
-  std::string children;
-  FILE* f = fopen(format("/proc/%d/task/%d/children", o.pid, o.pid).c_str(), "r");
-  if (!f) return {};  // a missing process is reported by the checkpoint itself
-  char buf[256] = {};
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  if (n > 0)
-    return Error::unsupported(format("process %d has children (%s); checkpointing process trees is not supported yet: "
-                                     "use --pid to checkpoint the process alone", o.pid, buf));
-  return {};
 }
 
 }  // namespace

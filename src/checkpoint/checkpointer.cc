@@ -18,10 +18,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 #include <sstream>
 
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
+#include "checkpoint/frozen_tree.h"
+#include "records/process_tree_record.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/process_record.h"
 #include "records/signals_record.h"
@@ -202,59 +205,103 @@ Result<void> check_leader_alive(pid_t pid) {
   return {};
 }
 
+// Everything of one frozen process but its pages.
+struct ProcessDump {
+  ProcessRecord proc;
+  SignalsRecord signals;
+  std::vector<ThreadRecord> threads;
+  FdTableRecord fds;
+  MemoryMapRecord map;
+};
+
+Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped) {
+  const pid_t pid = frozen.pid();
+  ProcessDump d;
+  d.proc = CR_TRY(collect_process(pid));
+  d.proc.was_stopped = was_stopped;
+  d.signals.shared_pending = CR_TRY(peek_pending(frozen.leader(), true));
+  for (Tracee& t : frozen.threads()) d.threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
+  uint64_t code_address = CR_TRY(find_code_address(pid));
+  for (size_t i = 0; i < d.threads.size(); ++i) {
+    bool leader = i == 0;
+    CR_TRY(collect_with_injection(frozen.threads()[i], code_address, d.threads[i], leader ? &d.proc : nullptr,
+                                  leader ? &d.signals : nullptr));
+  }
+  auto smaps = CR_TRY(read_smaps(pid));
+  d.map = CR_TRY(collect_memory_map(pid, smaps));
+  d.fds = CR_TRY(collect_fds(pid));
+  return d;
+}
+
 }  // namespace
 
 Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
-  const pid_t pid = opt.pid;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", pid));
-  CR_TRY(check_leader_alive(pid));
-  auto stat_before = CR_TRY(read_stat_fields(pid));
-  FrozenProcess frozen = CR_TRY(FrozenProcess::freeze(pid));
-  Tracee& tracee = frozen.leader();
+  const pid_t root = opt.pid;
+  if (::kill(root, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", root));
+  CR_TRY(check_leader_alive(root));
+  // Job-control state before we come (a seized process shows 't').
+  std::set<pid_t> stopped_before;
+  auto note_stopped = [&](pid_t p) {
+    auto st = read_stat_fields(p);
+    if (st && st->size() > 3 && (*st)[3] == "T") stopped_before.insert(p);
+  };
+  note_stopped(root);
+  if (opt.tree)
+    for (pid_t c : list_descendants(root)) note_stopped(c);
 
-  ProcessRecord proc = CR_TRY(collect_process(pid));
-  proc.was_stopped = stat_before.size() > 3 && stat_before[3] == "T";  // job-control stopped before we came
-  SignalsRecord signals;
-  signals.shared_pending = CR_TRY(peek_pending(tracee, true));
-  std::vector<ThreadRecord> threads;
-  for (Tracee& t : frozen.threads()) threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
-
-  uint64_t code_address = CR_TRY(find_code_address(pid));
-  for (size_t i = 0; i < threads.size(); ++i) {
-    bool leader = i == 0;
-    CR_TRY(collect_with_injection(frozen.threads()[i], code_address, threads[i], leader ? &proc : nullptr,
-                                  leader ? &signals : nullptr));
+  FrozenTree tree = CR_TRY(FrozenTree::freeze(root, opt.tree));
+  std::vector<ProcessDump> dumps;
+  ProcessTreeRecord tree_rec;
+  tree_rec.root = root;
+  for (FrozenProcess& fp : tree.processes()) {
+    CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
+    dumps.push_back(CR_TRY(collect(fp, stopped_before.count(fp.pid()) > 0), "process %d", fp.pid()));
+    const ProcessRecord& p = dumps.back().proc;
+    tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }
-
-  auto smaps = CR_TRY(read_smaps(pid));
-  MemoryMapRecord map = CR_TRY(collect_memory_map(pid, smaps));
-  FdTableRecord fds = CR_TRY(collect_fds(pid));
+  std::vector<std::pair<pid_t, FdTableRecord*>> tables;
+  for (auto& d : dumps) tables.emplace_back(d.proc.pid, &d.fds);
+  link_shared_files(tables);
 
   ImageWriter writer(opt.out_fd);
-  DumpContext ctx{pid, tracee, writer, opt.progress, opt.cancelled};
   CR_TRY(writer.write_header());
-  CR_TRY(writer.write_record(SectionType::Process, pid, proc));
-  for (const ThreadRecord& t : threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
-  CR_TRY(writer.write_record(SectionType::Signals, pid, signals));
-  CR_TRY(writer.write_record(SectionType::FdTable, pid, fds));
-  CR_TRY(write_fd_data(ctx, fds));
-  CR_TRY(writer.write_record(SectionType::MemoryMap, pid, map));
-  CR_TRY(write_memory_pages(ctx, map));
+  CR_TRY(writer.write_record(SectionType::ProcessTree, 0, tree_rec));
+  // All metadata first, so that restore can lay out every process before pages arrive.
+  uint64_t pages = 0;
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    ProcessDump& d = dumps[i];
+    const pid_t pid = d.proc.pid;
+    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled};
+    CR_TRY(writer.write_record(SectionType::Process, pid, d.proc));
+    for (const ThreadRecord& t : d.threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
+    CR_TRY(writer.write_record(SectionType::Signals, pid, d.signals));
+    CR_TRY(writer.write_record(SectionType::FdTable, pid, d.fds));
+    CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
+    CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
+  }
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    const pid_t pid = dumps[i].proc.pid;
+    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled};
+    CR_TRY(write_memory_pages(ctx, dumps[i].map), "process %d", pid);
+    pages += ctx.pages_written;
+  }
   CR_TRY(writer.write_trailer());
 
-  CheckpointStats stats{writer.bytes_written(), ctx.pages_written};
+  CheckpointStats stats{writer.bytes_written(), pages};
   switch (opt.after) {
     case AfterCheckpoint::Run:
       break;
     case AfterCheckpoint::Kill:
       // Killed while still frozen: not one more instruction runs after the image.
-      frozen.kill_now();
+      tree.kill_now();
       return stats;
     case AfterCheckpoint::Signal:
-      if (::kill(pid, opt.after_signal) != 0) return Error::os(format("kill(%d, %d) after checkpoint", pid, opt.after_signal));
+      for (auto& d : dumps)
+        if (::kill(d.proc.pid, opt.after_signal) != 0)
+          return Error::os(format("kill(%d, %d) after checkpoint", d.proc.pid, opt.after_signal));
       break;
   }
-  CR_TRY(frozen.thaw());
+  CR_TRY(tree.thaw());
   return stats;
 }
 

@@ -15,6 +15,7 @@ enum class AfterCheckpoint { Run, Signal, Kill };
 
 struct CheckpointOptions {
   pid_t pid = 0;
+  bool tree = true;  // the process and its descendants (BLCR's default), or it alone
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...

@@ -29,5 +29,7 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map);
 // fd_dump.cc: the table, and FileData sections for deleted files (written by write_fd_data).
 Result<FdTableRecord> collect_fds(pid_t pid);
 Result<void> write_fd_data(DumpContext& ctx, const FdTableRecord& table);
+// Marks fds of different processes that share one open file description (kcmp).
+void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
 
 }  // namespace crest

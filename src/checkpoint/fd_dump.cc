@@ -129,4 +129,24 @@ Result<void> write_fd_data(DumpContext& ctx, const FdTableRecord& table) {
   return {};
 }
 
+void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
+  for (size_t j = 1; j < tables.size(); ++j) {
+    auto [pid_j, table_j] = tables[j];
+    for (FdRecord& rec : table_j->fds) {
+      if (rec.same_as >= 0) continue;  // already shares with a lower fd of its own process
+      for (size_t i = 0; i < j && rec.same_as < 0; ++i) {
+        auto [pid_i, table_i] = tables[i];
+        for (const FdRecord& earlier : table_i->fds) {
+          if (earlier.same_as >= 0 || earlier.kind != rec.kind) continue;
+          if (syscall(SYS_kcmp, pid_i, pid_j, KCMP_FILE, earlier.fd, rec.fd) == 0) {
+            rec.same_as = earlier.fd;
+            rec.same_as_pid = pid_i;
+            break;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace crest

@@ -21,6 +21,7 @@ enum class SectionType : uint32_t {
   FdTable = 5,      // FdTableRecord
   Signals = 6,      // SignalsRecord
   FileData = 7,     // contents of a deleted-but-open file: u32 fd index, then bytes
+  ProcessTree = 8,  // ProcessTreeRecord
   Trailer = 0xFFFF,
 };
 

@@ -18,6 +18,7 @@ const char* section_name(SectionType t) {
     case SectionType::FdTable: return "FdTable";
     case SectionType::Signals: return "Signals";
     case SectionType::FileData: return "FileData";
+    case SectionType::ProcessTree: return "ProcessTree";
     case SectionType::Trailer: return "Trailer";
   }
   return "unknown";

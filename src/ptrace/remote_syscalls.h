@@ -25,6 +25,7 @@ class RemoteSyscalls {
   void set_base(const user_regs_struct& base) { base_ = base; }
   const Tracee& tracee() const { return tracee_; }
   const user_regs_struct& base() const { return base_; }
+  uint64_t gadget() const { return gadget_; }
 
  private:
   const Tracee& tracee_;

@@ -25,11 +25,14 @@ struct FdRecord {
   uint64_t size = 0;      // file size at checkpoint
   int64_t mtime_ns = 0;   // for a warning if the file changed
   std::string path;
-  int32_t same_as = -1;   // lower fd sharing this open file description (dup), or -1
+  // An earlier fd sharing this open file description (dup, or inherited across fork):
+  // fd `same_as` of process `same_as_pid` (0 = this process); -1 if none.
+  int32_t same_as = -1;
+  int32_t same_as_pid = 0;
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("size", size); v.field("mtime_ns", mtime_ns); v.field("path", path);
-    v.field("same_as", same_as);
+    v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
   }
 };
 

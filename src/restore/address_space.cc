@@ -30,9 +30,12 @@ constexpr uint64_t kGuard = 1ull << 20;  // kept free below stacks and around ou
 
 bool overlaps(uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return a < d && c < b; }
 
-Result<uint64_t> choose_area(const ProcessImage& image, const std::vector<MapsEntry>& stub_maps, uint64_t size) {
+}  // namespace
+
+Result<uint64_t> choose_area(const std::vector<const ProcessImage*>& images, const std::vector<MapsEntry>& stub_maps, uint64_t size) {
   std::vector<std::pair<uint64_t, uint64_t>> taken;
-  for (auto& v : image.memory.vmas) taken.emplace_back(v.start > kGuard ? v.start - kGuard : 0, v.end + kGuard);
+  for (const ProcessImage* image : images)
+    for (auto& v : image->memory.vmas) taken.emplace_back(v.start > kGuard ? v.start - kGuard : 0, v.end + kGuard);
   for (auto& m : stub_maps) taken.emplace_back(m.start > kGuard ? m.start - kGuard : 0, m.end + kGuard);
   std::sort(taken.begin(), taken.end());
   uint64_t candidate = 0x10000000;  // 256 MiB: above mmap_min_addr and the usual non-PIE text
@@ -43,6 +46,8 @@ Result<uint64_t> choose_area(const ProcessImage& image, const std::vector<MapsEn
   if (candidate + size >= 0x7ffffffff000ull) return Error::unsupported("no free address for the restore stub's code page");
   return candidate;
 }
+
+namespace {
 
 bool is_vdso_name(const std::string& p) { return p == "[vdso]" || p == "[vvar]" || p == "[vvar_vclock]"; }
 
@@ -88,10 +93,8 @@ Result<void> move_vdso(StubSession& s, const ProcessImage& image, const std::vec
 
 }  // namespace
 
-Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, const ProcessImage& image) {
+Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t area) {
   auto regs = CR_TRY(stub.get_regs());
-  auto stub_maps = CR_TRY(read_maps(stub.tid()));
-  uint64_t area = CR_TRY(choose_area(image, stub_maps, StubSession::kAreaSize));
   CR_TRY(stub.write_memory(regs.rip, kSyscallInsn, 2));
   auto s = std::make_unique<StubSession>(StubSession{stub, RemoteSyscalls(stub, regs.rip, regs)});
   uint64_t got = CR_TRY(s->sys.call("mmap", SYS_mmap,
@@ -166,7 +169,8 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
   return {};
 }
 
-Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader& reader, const RestoreOptions& options) {
+Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
+                         const RestoreOptions& options) {
   uint64_t page = sysconf(_SC_PAGESIZE);
   uint64_t bytes = 0;
   for (;;) {
@@ -174,6 +178,11 @@ Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader&
     if (sec.type == SectionType::Trailer) return {};
     if (sec.type != SectionType::MemoryPages)
       return Error::corrupt(format("%s: unexpected %s section among the memory pages", reader.name().c_str(), section_name(sec.type)));
+    auto target = targets.find(static_cast<pid_t>(sec.owner));
+    if (target == targets.end())
+      return Error::corrupt(format("%s: memory pages for process %u, which is not in the image", reader.name().c_str(), sec.owner));
+    StubSession& s = *target->second.first;
+    const ProcessImage& image = *target->second.second;
     PageRunHeader h{};
     if (sec.payload.size() < sizeof h) return Error::corrupt("short MemoryPages section");
     memcpy(&h, sec.payload.data(), sizeof h);

@@ -68,7 +68,7 @@ Result<Fd> open_inherited(const FdRecord& rec) {
 
 }  // namespace
 
-Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options) {
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier) {
   std::vector<PreparedFd> out;
   auto fail = [&](Error e) -> Result<std::vector<PreparedFd>> {
     close_prepared(out);
@@ -78,6 +78,16 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
   for (auto& rec : image.fds.fds) base = std::max(base, rec.fd + 1);
   base = std::max(base, 64);
   for (const FdRecord& rec : image.fds.fds) {
+    if (rec.same_as >= 0 && rec.same_as_pid != 0) {
+      auto e = earlier.find({rec.same_as_pid, rec.same_as});
+      if (e == earlier.end())
+        return fail(Error::corrupt(format("fd %d shares the file of fd %d of process %d, which is not in the image", rec.fd,
+                                          rec.same_as, rec.same_as_pid)));
+      int dup = fcntl(e->second, F_DUPFD_CLOEXEC, base);
+      if (dup < 0) return fail(Error::os("fcntl(F_DUPFD_CLOEXEC)"));
+      out.push_back({rec.fd, dup});
+      continue;
+    }
     if (rec.same_as >= 0) {
       auto it = std::find_if(out.begin(), out.end(), [&](const PreparedFd& p) { return p.target == rec.same_as; });
       if (it == out.end()) return fail(Error::corrupt(format("fd %d shares the file of fd %d, which is not in the image", rec.fd, rec.same_as)));

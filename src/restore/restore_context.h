@@ -16,6 +16,7 @@
 #include "records/signals_record.h"
 #include "records/thread_record.h"
 #include "restore/restorer.h"
+#include "sys/procfs.h"
 
 namespace crest {
 
@@ -35,13 +36,18 @@ struct PreparedFd {
 };
 
 // fd_restore.cc: opens every descriptor of the image in cr_restart.
-Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options);
+// `earlier` maps (pid, fd) of processes prepared before to their local descriptors, for
+// open file descriptions shared across processes.
+using PreparedMap = std::map<std::pair<pid_t, int>, int>;
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier);
 void close_prepared(std::vector<PreparedFd>& fds);
 
 // stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its
 // fds, cwd, umask, rlimits and personality, and execs the original executable under
 // ptrace; returns it stopped at its exec.
-Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds);
+// `keep` is a descriptor of ours the stub gets at number `keep_at` (or -1).
+Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds, int keep,
+                          int keep_at);
 
 // address_space.cc
 struct StubSession {
@@ -51,10 +57,14 @@ struct StubSession {
   uint64_t scratch = 0;
   static constexpr size_t kAreaSize = 17 * 4096;  // 1 code page + 16 scratch pages
 };
-Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, const ProcessImage& image);
+// An address for our area, free in every image's layout and in the stub's.
+Result<uint64_t> choose_area(const std::vector<const ProcessImage*>& images, const std::vector<MapsEntry>& stub_maps, uint64_t size);
+Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t area);
 Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options);
-// Reads MemoryPages sections up to and including the trailer, writing them into the stub.
-Result<void> fill_memory(StubSession& s, const ProcessImage& image, ImageReader& reader, const RestoreOptions& options);
+// Reads MemoryPages sections up to and including the trailer, writing each into the stub
+// of the process that owns it.
+Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
+                         const RestoreOptions& options);
 Result<void> finish_memory(StubSession& s, const ProcessImage& image);
 
 // threads_restore.cc
@@ -62,6 +72,19 @@ Result<void> finish_memory(StubSession& s, const ProcessImage& image);
 // leader (with its saved tid unless `fresh_tid`); returns it stopped before its first
 // instruction.
 Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh_tid);
+// clone3 injected into the stub's leader; the new task is returned stopped.
+Result<Tracee> inject_clone3(StubSession& s, uint64_t flags, pid_t want, bool fresh, const char* what);
+
+// tree_restore.cc
+// Forks a child of the stub `parent` (injected clone3 with set_tid unless `fresh_pid`),
+// makes it exec `exe` and returns it stopped there, like a fresh stub.
+Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe);
+// In a forked stub: umask, cwd, personality and, as root, credentials.
+Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const std::string& cwd);
+// Closes everything in the stub but `sock_remote`, then passes each prepared fd over the
+// socket (SCM_RIGHTS) and puts it at its number with its close-on-exec flag.
+Result<void> install_fds(StubSession& s, int sock_local, int sock_remote, const std::vector<PreparedFd>& fds,
+                         const FdTableRecord& table);
 // Per-thread kernel state by injection into that thread: sigaltstack, robust list,
 // clear_child_tid, rseq.
 Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec);

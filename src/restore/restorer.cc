@@ -22,12 +22,17 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <cstring>
 
 #include "base/fd.h"
 #include "base/scope_exit.h"
 #include "sys/io.h"
+#include "records/process_tree_record.h"
 #include "restore/restore_context.h"
 
 namespace crest {
@@ -171,20 +176,45 @@ Result<void> fix_cached_tid(StubSession& s, const ThreadRecord& rec, pid_t now) 
   return {};
 }
 
-}  // namespace
+// One process being restored.
+struct Restoring {
+  ProcessImage image;
+  std::optional<Tracee> stub;
+  std::unique_ptr<StubSession> session;
+  std::vector<Tracee> threads;
+  std::vector<PreparedFd> fds;
+};
 
-Result<pid_t> restore_process(const RestoreOptions& options) {
-  ImageReader reader(options.in_fd, options.image_name);
-  CR_TRY(reader.read_header());
-  ProcessImage image = CR_TRY(read_process_sections(reader));
+Result<ProcessTreeRecord> read_tree(ImageReader& reader) {
+  Section s = CR_TRY(reader.next_section());
+  if (s.type != SectionType::ProcessTree)
+    return Error::corrupt(format("%s: the image does not start with a ProcessTree section", reader.name().c_str()));
+  ProcessTreeRecord tree = CR_TRY(decode_section<ProcessTreeRecord>(s));
+  if (tree.processes.empty() || tree.processes.size() > 100000) return Error::corrupt("malformed ProcessTree section");
+  if (tree.processes[0].pid != tree.root) return Error::corrupt("the ProcessTree does not start with its root");
+  return tree;
+}
 
-  if (image.process.root != "/")
-    return Error::unsupported(format("the process ran chrooted in %s; restoring a changed root directory is not supported yet",
-                                     image.process.root.c_str()));
-  std::vector<PreparedFd> fds = CR_TRY(prepare_fds(image, options));
-  ScopeExit close_fds([&] { close_prepared(fds); });
-  Result<Tracee> spawned = spawn_stub(image, options, fds);
-  Fd spool;
+// Everything up to the first page of memory is in `procs`, the stubs exist with their
+// address spaces laid out, and their fds in place.
+Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& options, ImageReader& reader, Fd& spool) {
+  const bool tree = procs.size() > 1;
+  int sock_at = 0;
+  for (auto& p : procs)
+    for (auto& f : p.image.fds.fds) sock_at = std::max(sock_at, f.fd + 1);
+  sock_at = std::max(sock_at, 3);
+  int sv[2] = {-1, -1};
+  if (tree && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
+  Fd sock_local(sv[0]), sock_remote(sv[1]);
+
+  PreparedMap prepared;
+  for (auto& p : procs) {
+    p.fds = CR_TRY(prepare_fds(p.image, options, prepared), "process %d", p.image.process.pid);
+    for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
+  }
+
+  Restoring& root = procs[0];
+  Result<Tracee> spawned = spawn_stub(root.image, options, root.fds, sock_remote.get(), sock_at);
   if (!spawned && spawned.error().error_number() == EBUSY && !is_regular_file(options.in_fd)) {
     // `cr_checkpoint --kill PID | cr_restart -F 0`: the original holds its pid until the
     // whole stream is written. Take in the rest of the stream, then wait for the pid.
@@ -192,45 +222,114 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     reader.switch_fd(spool.get());
     for (int tries = 0; tries < 200 && !spawned && spawned.error().error_number() == EBUSY; ++tries) {
       usleep(50 * 1000);
-      spawned = spawn_stub(image, options, fds);
+      spawned = spawn_stub(root.image, options, root.fds, sock_remote.get(), sock_at);
     }
   }
   if (!spawned) return spawned.error();
-  Tracee stub = std::move(spawned).value();
-  close_prepared(fds);
-  const pid_t pid = stub.tid();
+  root.stub.emplace(std::move(spawned).value());
 
-  auto session = CR_TRY(start_stub_session(stub, image));
-  CR_TRY(replace_address_space(*session, image, options));
-  CR_TRY(fill_memory(*session, image, reader, options));
-  if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
-  CR_TRY(finish_memory(*session, image));
-  CR_TRY(fix_cached_tid(*session, image.threads[0], pid));
-  CR_TRY(restore_thread_kernel_state(session->sys, stub, session->scratch, image.threads[0]), "main thread");
+  std::vector<const ProcessImage*> images;
+  for (auto& p : procs) images.push_back(&p.image);
+  auto stub_maps = CR_TRY(read_maps(root.stub->tid()));
+  uint64_t area = CR_TRY(choose_area(images, stub_maps, StubSession::kAreaSize));
+  root.session = CR_TRY(start_stub_session(*root.stub, area));
 
-  // The other threads, each cloned from the leader, then given its own state.
-  std::vector<Tracee> threads;
-  std::vector<pid_t> tids{pid};
-  for (size_t i = 1; i < image.threads.size(); ++i) {
-    const ThreadRecord& rec = image.threads[i];
-    threads.push_back(CR_TRY(create_thread(*session, rec, !options.restore_pid), "thread %d", rec.tid));
-    Tracee& t = threads.back();
-    tids.push_back(t.tid());
-    RemoteSyscalls sys(t, session->area, session->sys.base());
-    CR_TRY(restore_thread_kernel_state(sys, t, session->scratch, rec), "thread %d", rec.tid);
-    CR_TRY(fix_cached_tid(*session, rec, t.tid()));
+  for (size_t i = 1; i < procs.size(); ++i) {
+    Restoring& p = procs[i];
+    const ProcessRecord& rec = p.image.process;
+    auto parent = std::find_if(procs.begin(), procs.begin() + i, [&](const Restoring& q) { return q.image.process.pid == rec.ppid; });
+    if (parent == procs.begin() + i) return Error::corrupt(format("process %d comes before its parent %d in the image", rec.pid, rec.ppid));
+    std::string exe = relocate_path(rec.exe, options.relocations);
+    const char* deleted = " (deleted)";
+    if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
+      exe.resize(exe.size() - strlen(deleted));
+    p.stub.emplace(CR_TRY(fork_child_stub(*parent->session, rec.pid, !options.restore_pid, exe), "process %d", rec.pid));
+    p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
+    CR_TRY(setup_child_basics(*p.session, p.image, relocate_path(rec.cwd, options.relocations)), "process %d", rec.pid);
+    CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
   }
-  CR_TRY(restore_kernel_state(*session, image, pid, tids));
-  CR_TRY(session->sys.call("munmap", SYS_munmap, {session->area, StubSession::kAreaSize}));
+  for (auto& p : procs) close_prepared(p.fds);
+  for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options), "process %d", p.image.process.pid);
+  return {};
+}
 
-  CR_TRY(restore_thread_cpu(stub, image.threads[0]), "main thread");
-  for (size_t i = 1; i < image.threads.size(); ++i)
-    CR_TRY(restore_thread_cpu(threads[i - 1], image.threads[i]), "thread %d", image.threads[i].tid);
-  if (image.process.was_stopped) ::kill(pid, SIGSTOP);
-  if (options.after_signal) ::kill(pid, options.after_signal);
-  for (Tracee& t : threads) CR_TRY(t.detach());
-  CR_TRY(stub.detach());
-  return pid;
+// After the trailer: everything but memory, then the registers, for one process.
+Result<void> finish_process(Restoring& p, const RestoreOptions& options, int sock_at) {
+  StubSession& s = *p.session;
+  Tracee& stub = *p.stub;
+  const pid_t pid = stub.tid();
+  CR_TRY(finish_memory(s, p.image));
+  CR_TRY(fix_cached_tid(s, p.image.threads[0], pid));
+  CR_TRY(restore_thread_kernel_state(s.sys, stub, s.scratch, p.image.threads[0]), "main thread");
+  // The other threads, each cloned from the leader, then given its own state.
+  std::vector<pid_t> tids{pid};
+  for (size_t i = 1; i < p.image.threads.size(); ++i) {
+    const ThreadRecord& rec = p.image.threads[i];
+    p.threads.push_back(CR_TRY(create_thread(s, rec, !options.restore_pid), "thread %d", rec.tid));
+    Tracee& t = p.threads.back();
+    tids.push_back(t.tid());
+    RemoteSyscalls sys(t, s.area, s.sys.base());
+    CR_TRY(restore_thread_kernel_state(sys, t, s.scratch, rec), "thread %d", rec.tid);
+    CR_TRY(fix_cached_tid(s, rec, t.tid()));
+  }
+  CR_TRY(restore_kernel_state(s, p.image, pid, tids));
+  if (sock_at > 0) (void)s.sys.call("close", SYS_close, {static_cast<uint64_t>(sock_at)});
+  return {};
+}
+
+Result<void> release_area_and_set_cpu(Restoring& p) {
+  StubSession& s = *p.session;
+  CR_TRY(s.sys.call("munmap", SYS_munmap, {s.area, StubSession::kAreaSize}));
+  CR_TRY(restore_thread_cpu(*p.stub, p.image.threads[0]), "main thread");
+  for (size_t i = 1; i < p.image.threads.size(); ++i)
+    CR_TRY(restore_thread_cpu(p.threads[i - 1], p.image.threads[i]), "thread %d", p.image.threads[i].tid);
+  return {};
+}
+
+}  // namespace
+
+Result<pid_t> restore_process(const RestoreOptions& options) {
+  ImageReader reader(options.in_fd, options.image_name);
+  CR_TRY(reader.read_header());
+  ProcessTreeRecord tree = CR_TRY(read_tree(reader));
+  std::vector<Restoring> procs(tree.processes.size());
+  for (size_t i = 0; i < procs.size(); ++i) {
+    procs[i].image = CR_TRY(read_process_sections(reader));
+    if (procs[i].image.process.pid != tree.processes[i].pid)
+      return Error::corrupt(format("%s: process %d found where the tree lists %d", reader.name().c_str(),
+                                   procs[i].image.process.pid, tree.processes[i].pid));
+    if (procs[i].image.process.root != "/")
+      return Error::unsupported(format("process %d ran chrooted in %s; restoring a changed root directory is not supported yet",
+                                       procs[i].image.process.pid, procs[i].image.process.root.c_str()));
+  }
+  ScopeExit close_fds([&] {
+    for (auto& p : procs) close_prepared(p.fds);
+  });
+
+  Fd spool;
+  CR_TRY(build_stubs(procs, options, reader, spool));
+  std::map<pid_t, std::pair<StubSession*, const ProcessImage*>> targets;
+  for (auto& p : procs) targets[p.image.process.pid] = {p.session.get(), &p.image};
+  CR_TRY(fill_memory(targets, reader, options));
+  if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
+
+  int sock_at = 0;
+  if (procs.size() > 1) {
+    for (auto& p : procs)
+      for (auto& f : p.image.fds.fds) sock_at = std::max(sock_at, f.fd + 1);
+    sock_at = std::max(sock_at, 3);
+  }
+  for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);
+  for (auto& p : procs) CR_TRY(release_area_and_set_cpu(p), "process %d", p.image.process.pid);
+  // Released children first, so that a parent that runs on finds them running.
+  for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
+    pid_t pid = it->stub->tid();
+    if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
+    if (options.after_signal) ::kill(pid, options.after_signal);
+    for (Tracee& t : it->threads) CR_TRY(t.detach());
+    CR_TRY(it->stub->detach());
+  }
+  return procs[0].stub->tid();
 }
 
 }  // namespace crest

@@ -32,17 +32,23 @@ namespace {
 
 // Runs in the child: nothing here returns.
 [[noreturn]] void become_stub(const ProcessImage& image, const std::vector<PreparedFd>& fds, int report,
-                              const std::string& exe, const std::string& cwd) {
+                              const std::string& exe, const std::string& cwd, int keep, int keep_at) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);  // signals wait, pending, until the restore is done
-  std::set<int> keep{report};
+  std::set<int> keep_fds{report};
+  int parked = keep >= 0 ? fcntl(keep, F_DUPFD, report + 1) : -1;  // out of the way of the dup2()s below
+  if (keep >= 0 && parked < 0) child_fail(report, "parking the restore socket", errno);
   for (auto& p : fds) {
     if (dup2(p.local, p.target) < 0) child_fail(report, "dup2 of a restored fd", errno);
-    keep.insert(p.target);
+    keep_fds.insert(p.target);
+  }
+  if (parked >= 0) {
+    if (dup2(parked, keep_at) < 0) child_fail(report, "dup2 of the restore socket", errno);
+    keep_fds.insert(keep_at);
   }
   int next = 0;
-  for (int k : keep) {
+  for (int k : keep_fds) {
     if (k > next) syscall(SYS_close_range, next, k - 1, 0);
     next = k + 1;
   }
@@ -79,11 +85,12 @@ Error child_error(int report_read, pid_t pid, const char* stage) {
 
 }  // namespace
 
-Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds) {
+Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& options, std::vector<PreparedFd>& fds, int keep,
+                          int keep_at) {
   const pid_t want = image.process.pid;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return Error::os("pipe2");
-  int high = 64;
+  int high = std::max(64, keep_at + 1);
   for (auto& p : fds) high = std::max(high, p.local + 1);
   int report = fcntl(pipefd[1], F_DUPFD_CLOEXEC, high);
   close(pipefd[1]);
@@ -107,7 +114,7 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   } else {
     pid = fork();
   }
-  if (pid == 0) become_stub(image, fds, report, exe, cwd);
+  if (pid == 0) become_stub(image, fds, report, exe, cwd, keep, keep_at);
   int clone_errno = errno;
   close(report);
   if (pid < 0) {
@@ -123,7 +130,7 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   int status = 0;
   if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
   if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "before exec");
-  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) != 0)
+  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL) != 0)
     return Error::os("ptrace(PTRACE_SETOPTIONS) on the stub");
   if (ptrace(PTRACE_CONT, pid, nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_CONT) on the stub");
   if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");

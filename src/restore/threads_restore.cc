@@ -13,18 +13,19 @@
 
 namespace crest {
 
-Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh_tid) {
-  const Tracee& leader = s.tracee;
+Result<Tracee> inject_clone3(StubSession& s, uint64_t flags, pid_t want, bool fresh, const char* what) {
+  const Tracee& parent = s.tracee;
   uint64_t tid_slot = s.scratch + 512;
-  uint64_t want = static_cast<uint64_t>(rec.tid);
-  CR_TRY(leader.write_memory(tid_slot, &want, sizeof want));
+  uint64_t want64 = static_cast<uint64_t>(want);
+  CR_TRY(parent.write_memory(tid_slot, &want64, sizeof want64));
   clone_args args{};
-  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
-  if (!fresh_tid) {
+  args.flags = flags;
+  if (!(flags & CLONE_THREAD)) args.exit_signal = SIGCHLD;
+  if (!fresh) {
     args.set_tid = tid_slot;
     args.set_tid_size = 1;
   }
-  CR_TRY(leader.write_memory(s.scratch, &args, sizeof args));
+  CR_TRY(parent.write_memory(s.scratch, &args, sizeof args));
 
   user_regs_struct r = s.sys.base();
   r.rip = s.area;
@@ -32,36 +33,42 @@ Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh
   r.orig_rax = static_cast<uint64_t>(-1);
   r.rdi = s.scratch;
   r.rsi = sizeof args;
-  CR_TRY(leader.set_regs(r));
-  // Stops, in order: syscall entry, the clone event (if it succeeded), syscall exit.
-  pid_t new_tid = -1;
+  CR_TRY(parent.set_regs(r));
+  // Stops, in order: syscall entry, the clone/fork event (if it succeeded), syscall exit.
+  pid_t child = -1;
   int syscall_stops = 0;
   while (syscall_stops < 2) {
-    if (ptrace(PTRACE_SYSCALL, leader.tid(), nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_SYSCALL) for clone3");
+    if (ptrace(PTRACE_SYSCALL, parent.tid(), nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_SYSCALL) for clone3");
     int status = 0;
-    if (waitpid(leader.tid(), &status, __WALL) < 0) return Error::os("waitpid for clone3");
-    if (!WIFSTOPPED(status)) return Error::gone(format("restored process %d died creating thread %d", leader.tid(), rec.tid));
+    if (waitpid(parent.tid(), &status, __WALL) < 0) return Error::os("waitpid for clone3");
+    if (!WIFSTOPPED(status)) return Error::gone(format("restored process %d died creating %s %d", parent.tid(), what, want));
+    int event = status >> 16;
     if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
       ++syscall_stops;
-    } else if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
+    } else if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK) {
       unsigned long msg = 0;
-      ptrace(PTRACE_GETEVENTMSG, leader.tid(), nullptr, &msg);
-      new_tid = static_cast<pid_t>(msg);
+      ptrace(PTRACE_GETEVENTMSG, parent.tid(), nullptr, &msg);
+      child = static_cast<pid_t>(msg);
     } else {
-      return Error::os(format("unexpected stop %#x while creating thread %d", status, rec.tid), EINVAL);
+      return Error::os(format("unexpected stop %#x while creating %s %d", status, what, want), EINVAL);
     }
   }
-  auto out = CR_TRY(leader.get_regs());
+  auto out = CR_TRY(parent.get_regs());
   long ret = static_cast<long>(out.rax);
   if (ret == -EEXIST)
-    return Error::os(format("thread id %d is in use by another process; restart with --no-restore-pid", rec.tid), EBUSY);
-  if (ret < 0 && ret >= -4095) return Error::remote(format("clone3 of thread %d", rec.tid), static_cast<int>(-ret));
-  if (new_tid <= 0) new_tid = static_cast<pid_t>(ret);
+    return Error::os(format("%s id %d is in use by another process; restart with --no-restore-pid", what, want), EBUSY);
+  if (ret < 0 && ret >= -4095) return Error::remote(format("clone3 of %s %d", what, want), static_cast<int>(-ret));
+  if (child <= 0) child = static_cast<pid_t>(ret);
 
   int status = 0;
-  if (waitpid(new_tid, &status, __WALL) < 0) return Error::os(format("waitpid for new thread %d", new_tid));
-  if (!WIFSTOPPED(status)) return Error::gone(format("new thread %d died before it ran", new_tid));
-  return Tracee::adopt_stopped_child(new_tid);
+  if (waitpid(child, &status, __WALL) < 0) return Error::os(format("waitpid for new %s %d", what, child));
+  if (!WIFSTOPPED(status)) return Error::gone(format("new %s %d died before it ran", what, child));
+  return Tracee::adopt_stopped_child(child);
+}
+
+Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh_tid) {
+  return inject_clone3(s, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, rec.tid, fresh_tid,
+                       "thread");
 }
 
 Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec) {

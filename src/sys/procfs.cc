@@ -127,4 +127,18 @@ std::vector<pid_t> list_children(pid_t pid) {
   return out;
 }
 
+std::vector<pid_t> list_descendants(pid_t pid) {
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo{pid};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : list_children(p)) {
+      out.push_back(c);
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace crest
