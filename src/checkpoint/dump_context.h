@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <set>
 
 #include "image/image_writer.h"
 #include "ptrace/tracee.h"
@@ -31,5 +32,9 @@ Result<FdTableRecord> collect_fds(pid_t pid);
 Result<void> write_fd_data(DumpContext& ctx, const FdTableRecord& table);
 // Marks fds of different processes that share one open file description (kcmp).
 void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
+// Pipes with both ends in the image stay Pipe; the others become Inherited.
+void classify_pipes(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
+// PipeData sections for the pipes this process has a read end of (each pipe once).
+Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done);
 
 }  // namespace crest

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <cstring>
 #include <sstream>
 
@@ -86,7 +88,12 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
       rec.kind = FdKind::Directory;
     } else if (S_ISCHR(st.st_mode)) {
       rec.kind = is_terminal(st.st_rdev) ? FdKind::Terminal : FdKind::Device;
-    } else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    } else if (S_ISFIFO(st.st_mode)) {
+      // Inside the image if both ends are (decided by classify_pipes once every process
+      // has been read); otherwise it leads outside, like a socket below.
+      rec.kind = FdKind::Pipe;
+      rec.pipe_id = st.st_ino;
+    } else if (S_ISSOCK(st.st_mode)) {
       // A pipe or socket leads outside the process (this version saves one process):
       // at restart it is replaced by cr_restart's own fd of the same number, or for a
       // pipe by cr_restart's stdin (read end) or stdout (write end), as BLCR did.
@@ -147,6 +154,55 @@ void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
       }
     }
   }
+}
+
+void classify_pipes(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
+  std::map<uint64_t, int> ends;  // pipe_id -> bit 1: a read end seen, bit 2: a write end seen
+  for (auto& [pid, table] : tables)
+    for (const FdRecord& rec : table->fds)
+      if (rec.kind == FdKind::Pipe) ends[rec.pipe_id] |= (rec.flags & O_ACCMODE) == O_RDONLY ? 1 : (rec.flags & O_ACCMODE) == O_WRONLY ? 2 : 3;
+  for (auto& [pid, table] : tables)
+    for (FdRecord& rec : table->fds)
+      if (rec.kind == FdKind::Pipe && ends[rec.pipe_id] != 3) {
+        // One end is outside the image: at restart it is connected to cr_restart's
+        // stdin/stdout (or fd of the same number), as BLCR did.
+        rec.kind = FdKind::Inherited;
+        rec.pipe_id = 0;
+      }
+}
+
+Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done) {
+  for (const FdRecord& rec : table.fds) {
+    if (rec.kind != FdKind::Pipe || (rec.flags & O_ACCMODE) == O_WRONLY || done.count(rec.pipe_id)) continue;
+    done.insert(rec.pipe_id);
+    // A read end of our own, and tee(): copies what is buffered without consuming it.
+    Fd in(::open(format("/proc/%d/fd/%d", ctx.pid, rec.fd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!in.valid()) return Error::os(format("opening pipe of fd %d", rec.fd));
+    int size = fcntl(in.get(), F_GETPIPE_SZ);
+    if (size < 0) return Error::os(format("F_GETPIPE_SZ on fd %d", rec.fd));
+    int tmp[2];
+    if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) != 0) return Error::os("pipe2");
+    Fd tmp_r(tmp[0]), tmp_w(tmp[1]);
+    if (fcntl(tmp_w.get(), F_SETPIPE_SZ, size) < size) return Error::os(format("F_SETPIPE_SZ %d for a copy of fd %d's pipe", size, rec.fd));
+    std::vector<uint8_t> data;
+    ssize_t n = tee(in.get(), tmp_w.get(), static_cast<size_t>(size), SPLICE_F_NONBLOCK);
+    if (n < 0 && errno != EAGAIN) return Error::os(format("tee from the pipe of fd %d", rec.fd));
+    if (n > 0) {
+      data.resize(n);
+      size_t got = 0;
+      while (got < data.size()) {
+        ssize_t r = read(tmp_r.get(), data.data() + got, data.size() - got);
+        if (r <= 0) return Error::os("reading the copy of a pipe's contents");
+        got += r;
+      }
+    }
+    struct {
+      uint64_t pipe_id;
+      uint32_t size, zero;
+    } head{rec.pipe_id, static_cast<uint32_t>(size), 0};
+    CR_TRY(ctx.writer.write_section(SectionType::PipeData, ctx.pid, {{&head, sizeof head}, {data.data(), data.size()}}));
+  }
+  return {};
 }
 
 }  // namespace crest

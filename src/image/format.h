@@ -22,6 +22,7 @@ enum class SectionType : uint32_t {
   Signals = 6,      // SignalsRecord
   FileData = 7,     // contents of a deleted-but-open file: u32 fd index, then bytes
   ProcessTree = 8,  // ProcessTreeRecord
+  PipeData = 9,     // u64 pipe_id, u32 pipe size, u32 0, then the bytes buffered in the pipe
   Trailer = 0xFFFF,
 };
 

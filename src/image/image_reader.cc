@@ -85,7 +85,8 @@ Result<Section> ImageReader::next_section() {
   switch (s.type) {
     case SectionType::Process: case SectionType::MemoryMap: case SectionType::MemoryPages:
     case SectionType::Thread: case SectionType::FdTable: case SectionType::Signals:
-    case SectionType::FileData: case SectionType::ProcessTree: case SectionType::Trailer:
+    case SectionType::FileData: case SectionType::ProcessTree: case SectionType::PipeData:
+    case SectionType::Trailer:
       break;
     default:
       return Error::corrupt(format("%s: unknown section type %u at byte %llu", name_.c_str(), h.type,

@@ -19,6 +19,7 @@ const char* section_name(SectionType t) {
     case SectionType::Signals: return "Signals";
     case SectionType::FileData: return "FileData";
     case SectionType::ProcessTree: return "ProcessTree";
+    case SectionType::PipeData: return "PipeData";
     case SectionType::Trailer: return "Trailer";
   }
   return "unknown";

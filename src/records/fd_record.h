@@ -14,6 +14,7 @@ enum class FdKind : uint8_t {
   Device = 4,      // character device reopened by path (/dev/null, /dev/urandom...)
   Terminal = 5,    // a tty: reconnected to cr_restart's terminal
   Inherited = 6,   // pipe/socket leading outside: replaced by cr_restart's fd of that number
+  Pipe = 7,        // one end of a pipe or FIFO whose both ends are in the image (pipe_id)
 };
 
 struct FdRecord {
@@ -29,10 +30,12 @@ struct FdRecord {
   // fd `same_as` of process `same_as_pid` (0 = this process); -1 if none.
   int32_t same_as = -1;
   int32_t same_as_pid = 0;
+  uint64_t pipe_id = 0;   // Pipe: the pipe's inode number, the same for both ends
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("size", size); v.field("mtime_ns", mtime_ns); v.field("path", path);
     v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
+    v.field("pipe_id", pipe_id);
   }
 };
 

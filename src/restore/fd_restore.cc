@@ -68,7 +68,59 @@ Result<Fd> open_inherited(const FdRecord& rec) {
 
 }  // namespace
 
-Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier) {
+Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images) {
+  PipeSet pipes;
+  for (const ProcessImage* image : images)
+    for (const FdRecord& rec : image->fds.fds) {
+      if (rec.kind != FdKind::Pipe || pipes.count(rec.pipe_id)) continue;
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) != 0) return Error::os("pipe2");
+      LocalPipe& lp = pipes[rec.pipe_id];
+      lp.read = Fd(p[0]);
+      lp.write = Fd(p[1]);
+      for (const ProcessImage* owner : images) {
+        auto it = owner->pipe_data.find(rec.pipe_id);
+        if (it == owner->pipe_data.end()) continue;
+        const auto& contents = it->second;
+        if (contents.size && fcntl(lp.write.get(), F_SETPIPE_SZ, contents.size) < 0)
+          return Error::os(format("F_SETPIPE_SZ %u for a pipe of fd %d", contents.size, rec.fd));
+        if (contents.bytes.size() > static_cast<size_t>(fcntl(lp.write.get(), F_GETPIPE_SZ)))
+          return Error::corrupt(format("pipe of fd %d holds more bytes than its size", rec.fd));
+        CR_TRY(write_all(lp.write.get(), contents.bytes.data(), contents.bytes.size()), "refilling the pipe of fd %d", rec.fd);
+        break;
+      }
+    }
+  return pipes;
+}
+
+namespace {
+
+// One end of a pipe of the image; a second open file description of the same end is a
+// reopen through /proc/self/fd, as the original was.
+Result<Fd> open_pipe_end(const FdRecord& rec, PipeSet& pipes) {
+  auto it = pipes.find(rec.pipe_id);
+  if (it == pipes.end()) return Error::corrupt(format("fd %d: pipe %llu was not made", rec.fd, (unsigned long long)rec.pipe_id));
+  LocalPipe& lp = it->second;
+  int mode = rec.flags & O_ACCMODE;
+  bool* used = mode == O_RDONLY ? &lp.read_used : mode == O_WRONLY ? &lp.write_used : nullptr;
+  int source = mode == O_WRONLY ? lp.write.get() : lp.read.get();
+  Fd f;
+  if (used && !*used) {
+    *used = true;
+    f = Fd(fcntl(source, F_DUPFD_CLOEXEC, 0));
+    if (f.valid() && fcntl(f.get(), F_SETFL, rec.flags & (O_NONBLOCK | O_DIRECT)) != 0) return Error::os("fcntl(F_SETFL) on a pipe");
+  } else {
+    f = Fd(::open(format("/proc/self/fd/%d", source).c_str(), (rec.flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NONBLOCK));
+    if (f.valid() && !(rec.flags & O_NONBLOCK)) fcntl(f.get(), F_SETFL, rec.flags & O_DIRECT);
+  }
+  if (!f.valid()) return Error::os(format("fd %d: reopening its pipe", rec.fd));
+  return f;
+}
+
+}  // namespace
+
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
+                                            PipeSet& pipes) {
   std::vector<PreparedFd> out;
   auto fail = [&](Error e) -> Result<std::vector<PreparedFd>> {
     close_prepared(out);
@@ -115,6 +167,9 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
         break;
       case FdKind::Inherited:
         f = open_inherited(rec);
+        break;
+      case FdKind::Pipe:
+        f = open_pipe_end(rec, pipes);
         break;
     }
     if (!f) return fail(f.error());

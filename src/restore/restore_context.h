@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/fd.h"
 #include "image/image_reader.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/fd_record.h"
@@ -26,6 +27,11 @@ struct ProcessImage {
   SignalsRecord signals;
   FdTableRecord fds;
   std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
+  struct PipeContents {
+    uint32_t size = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<uint64_t, PipeContents> pipe_data;      // pipe_id -> size and buffered bytes
   MemoryMapRecord memory;
 };
 
@@ -39,7 +45,15 @@ struct PreparedFd {
 // `earlier` maps (pid, fd) of processes prepared before to their local descriptors, for
 // open file descriptions shared across processes.
 using PreparedMap = std::map<std::pair<pid_t, int>, int>;
-Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier);
+// The pipes of the image, made anew in cr_restart with their size and contents.
+struct LocalPipe {
+  Fd read, write;
+  bool read_used = false, write_used = false;
+};
+using PipeSet = std::map<uint64_t, LocalPipe>;
+Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images);
+Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
+                                            PipeSet& pipes);
 void close_prepared(std::vector<PreparedFd>& fds);
 
 // stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its

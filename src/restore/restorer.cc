@@ -56,6 +56,18 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
         image.file_data[fd].assign(s.payload.begin() + 4, s.payload.end());
         break;
       }
+      case SectionType::PipeData: {
+        struct {
+          uint64_t pipe_id;
+          uint32_t size, zero;
+        } head;
+        if (s.payload.size() < sizeof head) return Error::corrupt("short PipeData section");
+        memcpy(&head, s.payload.data(), sizeof head);
+        auto& contents = image.pipe_data[head.pipe_id];
+        contents.size = head.size;
+        contents.bytes.assign(s.payload.begin() + sizeof head, s.payload.end());
+        break;
+      }
       case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
       default:
         return Error::corrupt(format("%s: unexpected %s section before the memory map", reader.name().c_str(), section_name(s.type)));
@@ -207,9 +219,12 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& op
   if (tree && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
   Fd sock_local(sv[0]), sock_remote(sv[1]);
 
+  std::vector<const ProcessImage*> images;
+  for (auto& p : procs) images.push_back(&p.image);
+  PipeSet pipes = CR_TRY(make_pipes(images));
   PreparedMap prepared;
   for (auto& p : procs) {
-    p.fds = CR_TRY(prepare_fds(p.image, options, prepared), "process %d", p.image.process.pid);
+    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes), "process %d", p.image.process.pid);
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
@@ -228,8 +243,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& op
   if (!spawned) return spawned.error();
   root.stub.emplace(std::move(spawned).value());
 
-  std::vector<const ProcessImage*> images;
-  for (auto& p : procs) images.push_back(&p.image);
+  pipes.clear();  // every end is held by the prepared fds now
   auto stub_maps = CR_TRY(read_maps(root.stub->tid()));
   uint64_t area = CR_TRY(choose_area(images, stub_maps, StubSession::kAreaSize));
   root.session = CR_TRY(start_stub_session(*root.stub, area));
