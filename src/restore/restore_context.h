@@ -100,8 +100,9 @@ Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const
 Result<void> install_fds(StubSession& s, int sock_local, int sock_remote, const std::vector<PreparedFd>& fds,
                          const FdTableRecord& table);
 // Per-thread kernel state by injection into that thread: sigaltstack, robust list,
-// clear_child_tid, rseq.
-Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec);
+// clear_child_tid, rseq, and its private pending signals.
+Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec,
+                                         pid_t tgid);
 // Registers (an interrupted syscall is re-entered), XSAVE area, signal mask.
 Result<void> restore_thread_cpu(const Tracee& t, const ThreadRecord& rec);
 

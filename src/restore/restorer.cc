@@ -90,7 +90,7 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid_t pid, const std::vector<pid_t>& tids) {
+Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid_t pid) {
   auto& sys = s.sys;
   const ProcessRecord& p = image.process;
   uint64_t scratch = s.scratch;
@@ -136,16 +136,6 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     memcpy(&sig, si.info.data(), sizeof sig);
     CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
     CR_TRY(sys.call("rt_sigqueueinfo", SYS_rt_sigqueueinfo, {static_cast<uint64_t>(pid), static_cast<uint64_t>(sig), scratch}));
-  }
-  for (size_t i = 0; i < image.threads.size(); ++i) {
-    for (const SiginfoRecord& si : image.threads[i].pending) {
-      if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
-      int sig;
-      memcpy(&sig, si.info.data(), sizeof sig);
-      CR_TRY(s.tracee.write_memory(scratch, si.info.data(), 128));
-      CR_TRY(sys.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-                      {static_cast<uint64_t>(pid), static_cast<uint64_t>(tids[i]), static_cast<uint64_t>(sig), scratch}));
-    }
   }
   for (int which = 0; which < 3; ++which) {
     const ItimerRecord& it = image.signals.itimers[which];
@@ -274,19 +264,17 @@ Result<void> finish_process(Restoring& p, const RestoreOptions& options, int soc
   const pid_t pid = stub.tid();
   CR_TRY(finish_memory(s, p.image));
   CR_TRY(fix_cached_tid(s, p.image.threads[0], pid));
-  CR_TRY(restore_thread_kernel_state(s.sys, stub, s.scratch, p.image.threads[0]), "main thread");
+  CR_TRY(restore_thread_kernel_state(s.sys, stub, s.scratch, p.image.threads[0], pid), "main thread");
   // The other threads, each cloned from the leader, then given its own state.
-  std::vector<pid_t> tids{pid};
   for (size_t i = 1; i < p.image.threads.size(); ++i) {
     const ThreadRecord& rec = p.image.threads[i];
     p.threads.push_back(CR_TRY(create_thread(s, rec, !options.restore_pid), "thread %d", rec.tid));
     Tracee& t = p.threads.back();
-    tids.push_back(t.tid());
     RemoteSyscalls sys(t, s.area, s.sys.base());
-    CR_TRY(restore_thread_kernel_state(sys, t, s.scratch, rec), "thread %d", rec.tid);
+    CR_TRY(restore_thread_kernel_state(sys, t, s.scratch, rec, pid), "thread %d", rec.tid);
     CR_TRY(fix_cached_tid(s, rec, t.tid()));
   }
-  CR_TRY(restore_kernel_state(s, p.image, pid, tids));
+  CR_TRY(restore_kernel_state(s, p.image, pid));
   if (sock_at > 0) (void)s.sys.call("close", SYS_close, {static_cast<uint64_t>(sock_at)});
   return {};
 }

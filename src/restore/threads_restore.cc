@@ -71,7 +71,8 @@ Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh
                        "thread");
 }
 
-Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec) {
+Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec,
+                                         pid_t tgid) {
   if (!(rec.altstack_flags & SS_DISABLE) && rec.altstack_size != 0) {
     stack_t ss{};
     ss.ss_sp = reinterpret_cast<void*>(rec.altstack_sp);
@@ -83,6 +84,16 @@ Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, u
   if (rec.robust_head) CR_TRY(sys.call("set_robust_list", SYS_set_robust_list, {rec.robust_head, rec.robust_len}));
   CR_TRY(sys.call("set_tid_address", SYS_set_tid_address, {rec.clear_child_tid}));
   if (rec.rseq_ptr) CR_TRY(sys.call("rseq", SYS_rseq, {rec.rseq_ptr, rec.rseq_len, 0, rec.rseq_sig}));
+  // The thread's own pending queue, queued by the thread itself: the kernel accepts
+  // kernel-style and tgkill-style siginfo only from the receiving thread.
+  for (const SiginfoRecord& si : rec.pending) {
+    if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
+    int sig;
+    memcpy(&sig, si.info.data(), sizeof sig);
+    CR_TRY(t.write_memory(scratch, si.info.data(), 128));
+    CR_TRY(sys.call("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+                    {static_cast<uint64_t>(tgid), static_cast<uint64_t>(t.tid()), static_cast<uint64_t>(sig), scratch}));
+  }
   return {};
 }
 
