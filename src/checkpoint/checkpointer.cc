@@ -282,10 +282,11 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
   }
+  SharedObjectsSaved shared_saved;
   for (size_t i = 0; i < dumps.size(); ++i) {
     const pid_t pid = dumps[i].proc.pid;
     DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled};
-    CR_TRY(write_memory_pages(ctx, dumps[i].map), "process %d", pid);
+    CR_TRY(write_memory_pages(ctx, dumps[i].map, shared_saved), "process %d", pid);
     pages += ctx.pages_written;
   }
   CR_TRY(writer.write_trailer());

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <set>
 
 #include "image/image_writer.h"
@@ -25,7 +26,9 @@ struct DumpContext {
 
 // memory_dump.cc
 Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps);
-Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map);
+// object_id -> offset ranges of shared memory objects already saved
+using SharedObjectsSaved = std::map<uint64_t, std::vector<std::pair<uint64_t, uint64_t>>>;
+Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved);
 
 // fd_dump.cc: the table, and FileData sections for deleted files (written by write_fd_data).
 Result<FdTableRecord> collect_fds(pid_t pid);

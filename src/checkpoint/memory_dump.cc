@@ -51,6 +51,7 @@ Result<VmaRecord> classify(const MapsEntry& m) {
   } else if (p.empty() || p == "[heap]" || p == "[stack]" || p.rfind("[anon:", 0) == 0) {
     v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::Anonymous;
     v.path = p;
+    if (m.shared) v.object_id = m.inode;
   } else if (p.rfind("/SYSV", 0) == 0) {
     return Error::unsupported(format("area %llx-%llx is a System V shared memory segment (%s); not supported yet",
                                      (unsigned long long)m.start, (unsigned long long)m.end, p.c_str()));
@@ -58,6 +59,7 @@ Result<VmaRecord> classify(const MapsEntry& m) {
     if (ends_with(p, " (deleted)")) {
       v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::DeletedPrivate;
       v.path = p.substr(0, p.size() - 10);
+      if (m.shared) v.object_id = m.inode;
     } else {
       v.kind = m.shared ? VmaKind::FileShared : VmaKind::FilePrivate;
       v.path = p;
@@ -116,12 +118,23 @@ Result<MemoryMapRecord> collect_memory_map(pid_t, const std::vector<MapsEntry>& 
   return rec;
 }
 
-Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map) {
+Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved) {
   Fd pagemap(::open(format("/proc/%d/pagemap", ctx.pid).c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
   std::vector<uint8_t> buf(kMaxRunPages * page);
   for (const VmaRecord& v : map.vmas) {
+    if (v.kind == VmaKind::SharedAnon) {
+      // Shared memory seen through an earlier area (of this or another process) is saved
+      // once: its pages reach every mapping of the object at restore.
+      auto& covered = saved[v.object_id];
+      uint64_t lo = v.file_offset, hi = v.file_offset + (v.end - v.start);
+      bool seen = false;
+      for (auto [a, b] : covered)
+        if (a <= lo && hi <= b) seen = true;
+      if (seen) continue;
+      covered.emplace_back(lo, hi);
+    }
     auto ranges = CR_TRY(pages_to_save(pagemap.get(), v), "area %llx-%llx", (unsigned long long)v.start, (unsigned long long)v.end);
     for (auto [start, end] : ranges) {
       for (uint64_t a = start; a < end;) {

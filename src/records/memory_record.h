@@ -33,10 +33,13 @@ struct VmaRecord {
   uint32_t advice = 0;      // VmaAdvice bits
   uint64_t file_offset = 0;
   std::string path;         // file path, or the special name ("[vdso]")
+  uint64_t object_id = 0;   // SharedAnon: the shared memory object's inode (the same in every
+                            // area and process that shares it); file_offset is into it
 
   template <class V> void fields(V& v) {
     v.field("start", start); v.field("end", end); v.field("prot", prot); v.field("kind", kind);
     v.field("advice", advice); v.field("file_offset", file_offset); v.field("path", path);
+    v.field("object_id", object_id);
   }
 };
 

@@ -113,7 +113,27 @@ Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t a
   return s;
 }
 
-Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options) {
+Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images) {
+  std::map<uint64_t, std::pair<int, uint64_t>> uses;  // object_id -> areas, size
+  for (const ProcessImage* image : images)
+    for (const VmaRecord& v : image->memory.vmas)
+      if (v.kind == VmaKind::SharedAnon && v.object_id) {
+        auto& [count, size] = uses[v.object_id];
+        ++count;
+        size = std::max(size, v.file_offset + (v.end - v.start));
+      }
+  SharedMemory shm;
+  for (auto& [id, use] : uses) {
+    if (use.first < 2) continue;  // one area: a fresh MAP_SHARED|MAP_ANONYMOUS does
+    Fd fd(memfd_create("crest-shared", MFD_CLOEXEC));
+    if (!fd.valid()) return Error::os("memfd_create");
+    if (ftruncate(fd.get(), static_cast<off_t>(use.second)) != 0) return Error::os("ftruncate of a shared memory object");
+    shm.objects.emplace(id, std::move(fd));
+  }
+  return shm;
+}
+
+Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options, SharedMemory& shm) {
   auto stub_maps = CR_TRY(read_maps(s.tracee.tid()));
   for (auto& m : stub_maps) {
     if ((m.start >= s.area && m.end <= s.area + StubSession::kAreaSize) || is_vdso_name(m.path) || m.path == "[vsyscall]") continue;
@@ -136,10 +156,20 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
       case VmaKind::DeletedPrivate:
         flags |= MAP_PRIVATE | MAP_ANONYMOUS;
         break;
-      case VmaKind::SharedAnon:
-        flags |= MAP_SHARED | MAP_ANONYMOUS;
+      case VmaKind::SharedAnon: {
         prot |= PROT_WRITE;  // filled below, protected again in finish_memory
+        auto obj = shm.objects.find(v.object_id);
+        if (obj == shm.objects.end()) {
+          flags |= MAP_SHARED | MAP_ANONYMOUS;
+          break;
+        }
+        fd = static_cast<uint64_t>(CR_TRY(pass_fd(s, shm.sock_local, shm.sock_remote, obj->second.get()), "shared memory at %llx",
+                                          (unsigned long long)v.start));
+        opened = true;
+        offset = v.file_offset;
+        flags |= MAP_SHARED;
         break;
+      }
       case VmaKind::FilePrivate:
       case VmaKind::FileShared: {
         std::string path = relocate_path(v.path, options.relocations);

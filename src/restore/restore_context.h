@@ -74,7 +74,14 @@ struct StubSession {
 // An address for our area, free in every image's layout and in the stub's.
 Result<uint64_t> choose_area(const std::vector<const ProcessImage*>& images, const std::vector<MapsEntry>& stub_maps, uint64_t size);
 Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t area);
-Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options);
+// Shared memory objects mapped by more than one area of the image: one memfd each, made
+// by cr_restart and passed to every stub that maps it.
+struct SharedMemory {
+  int sock_local = -1, sock_remote = -1;
+  std::map<uint64_t, Fd> objects;  // object_id -> memfd
+};
+Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images);
+Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options, SharedMemory& shm);
 // Reads MemoryPages sections up to and including the trailer, writing each into the stub
 // of the process that owns it.
 Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
@@ -95,6 +102,8 @@ Result<Tracee> inject_clone3(StubSession& s, uint64_t flags, pid_t want, bool fr
 Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe);
 // In a forked stub: umask, cwd, personality and, as root, credentials.
 Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const std::string& cwd);
+// Sends our `local` over the socket and receives it in the stub; returns its number there.
+Result<int> pass_fd(StubSession& s, int sock_local, int sock_remote, int local);
 // Closes everything in the stub but `sock_remote`, then passes each prepared fd over the
 // socket (SCM_RIGHTS) and puts it at its number with its close-on-exec flag.
 Result<void> install_fds(StubSession& s, int sock_local, int sock_remote, const std::vector<PreparedFd>& fds,

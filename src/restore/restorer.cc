@@ -187,6 +187,14 @@ struct Restoring {
   std::vector<PreparedFd> fds;
 };
 
+// Where every stub keeps its end of cr_restart's socket: above every fd of the image.
+int socket_number(const std::vector<Restoring>& procs) {
+  int at = 3;
+  for (auto& p : procs)
+    for (auto& f : p.image.fds.fds) at = std::max(at, f.fd + 1);
+  return at;
+}
+
 Result<ProcessTreeRecord> read_tree(ImageReader& reader) {
   Section s = CR_TRY(reader.next_section());
   if (s.type != SectionType::ProcessTree)
@@ -200,13 +208,9 @@ Result<ProcessTreeRecord> read_tree(ImageReader& reader) {
 // Everything up to the first page of memory is in `procs`, the stubs exist with their
 // address spaces laid out, and their fds in place.
 Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& options, ImageReader& reader, Fd& spool) {
-  const bool tree = procs.size() > 1;
-  int sock_at = 0;
-  for (auto& p : procs)
-    for (auto& f : p.image.fds.fds) sock_at = std::max(sock_at, f.fd + 1);
-  sock_at = std::max(sock_at, 3);
+  const int sock_at = socket_number(procs);
   int sv[2] = {-1, -1};
-  if (tree && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
   Fd sock_local(sv[0]), sock_remote(sv[1]);
 
   std::vector<const ProcessImage*> images;
@@ -253,7 +257,10 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& op
     CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
   }
   for (auto& p : procs) close_prepared(p.fds);
-  for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options), "process %d", p.image.process.pid);
+  SharedMemory shm = CR_TRY(make_shared_memory(images));
+  shm.sock_local = sock_local.get();
+  shm.sock_remote = sock_at;
+  for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options, shm), "process %d", p.image.process.pid);
   return {};
 }
 
@@ -275,7 +282,7 @@ Result<void> finish_process(Restoring& p, const RestoreOptions& options, int soc
     CR_TRY(fix_cached_tid(s, rec, t.tid()));
   }
   CR_TRY(restore_kernel_state(s, p.image, pid));
-  if (sock_at > 0) (void)s.sys.call("close", SYS_close, {static_cast<uint64_t>(sock_at)});
+  CR_TRY(s.sys.call("close", SYS_close, {static_cast<uint64_t>(sock_at)}));
   return {};
 }
 
@@ -315,12 +322,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   CR_TRY(fill_memory(targets, reader, options));
   if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
 
-  int sock_at = 0;
-  if (procs.size() > 1) {
-    for (auto& p : procs)
-      for (auto& f : p.image.fds.fds) sock_at = std::max(sock_at, f.fd + 1);
-    sock_at = std::max(sock_at, 3);
-  }
+  const int sock_at = socket_number(procs);
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);
   for (auto& p : procs) CR_TRY(release_area_and_set_cpu(p), "process %d", p.image.process.pid);
   // Released children first, so that a parent that runs on finds them running.

@@ -83,47 +83,50 @@ Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const
   return {};
 }
 
+Result<int> pass_fd(StubSession& s, int sock_local, int sock_remote, int local) {
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &local, sizeof(int));
+  if (sendmsg(sock_local, &msg, 0) != 1) return Error::os(format("sending a descriptor to process %d", s.tracee.tid()));
+
+  // In the stub's scratch: msghdr at +0, iovec at +64, data byte at +96, control at +128.
+  const uint64_t base = s.scratch;
+  msghdr remote{};
+  remote.msg_iov = reinterpret_cast<iovec*>(base + 64);
+  remote.msg_iovlen = 1;
+  remote.msg_control = reinterpret_cast<void*>(base + 128);
+  remote.msg_controllen = sizeof control;
+  iovec remote_iov{reinterpret_cast<void*>(base + 96), 1};
+  CR_TRY(s.tracee.write_memory(base, &remote, sizeof remote));
+  CR_TRY(s.tracee.write_memory(base + 64, &remote_iov, sizeof remote_iov));
+  CR_TRY(s.sys.call("recvmsg", SYS_recvmsg, {static_cast<uint64_t>(sock_remote), base, 0}));
+  char got_control[sizeof control];
+  CR_TRY(s.tracee.read_memory(base + 128, got_control, sizeof got_control));
+  cmsghdr* gc = reinterpret_cast<cmsghdr*>(got_control);
+  if (gc->cmsg_level != SOL_SOCKET || gc->cmsg_type != SCM_RIGHTS)
+    return Error::os(format("process %d received no descriptor", s.tracee.tid()), EIO);
+  int got;
+  memcpy(&got, CMSG_DATA(gc), sizeof got);
+  return got;
+}
+
 Result<void> install_fds(StubSession& s, int sock_local, int sock_remote, const std::vector<PreparedFd>& fds,
                          const FdTableRecord& table) {
   auto& sys = s.sys;
   if (sock_remote > 0) CR_TRY(sys.call("close_range", SYS_close_range, {0, static_cast<uint64_t>(sock_remote - 1), 0}));
   CR_TRY(sys.call("close_range", SYS_close_range, {static_cast<uint64_t>(sock_remote + 1), ~0u, 0}));
-
-  // In the stub's scratch: msghdr at +0, iovec at +64, data byte at +96, control at +128.
-  const uint64_t base = s.scratch;
   for (const PreparedFd& p : fds) {
-    char byte = 'F';
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &p.local, sizeof(int));
-    if (sendmsg(sock_local, &msg, 0) != 1) return Error::os(format("sending fd %d to process %d", p.target, s.tracee.tid()));
-
-    msghdr remote{};
-    remote.msg_iov = reinterpret_cast<iovec*>(base + 64);
-    remote.msg_iovlen = 1;
-    remote.msg_control = reinterpret_cast<void*>(base + 128);
-    remote.msg_controllen = sizeof control;
-    iovec remote_iov{reinterpret_cast<void*>(base + 96), 1};
-    CR_TRY(s.tracee.write_memory(base, &remote, sizeof remote));
-    CR_TRY(s.tracee.write_memory(base + 64, &remote_iov, sizeof remote_iov));
-    CR_TRY(sys.call("recvmsg", SYS_recvmsg, {static_cast<uint64_t>(sock_remote), base, 0}), "receiving fd %d", p.target);
-    char got_control[sizeof control];
-    CR_TRY(s.tracee.read_memory(base + 128, got_control, sizeof got_control));
-    cmsghdr* gc = reinterpret_cast<cmsghdr*>(got_control);
-    if (gc->cmsg_level != SOL_SOCKET || gc->cmsg_type != SCM_RIGHTS)
-      return Error::os(format("process %d received no descriptor for fd %d", s.tracee.tid(), p.target), EIO);
-    int got;
-    memcpy(&got, CMSG_DATA(gc), sizeof got);
-
+    int got = CR_TRY(pass_fd(s, sock_local, sock_remote, p.local), "fd %d", p.target);
     bool cloexec = false;
     for (const FdRecord& rec : table.fds)
       if (rec.fd == p.target) cloexec = rec.cloexec;
