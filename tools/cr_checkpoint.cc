@@ -36,7 +36,7 @@ struct Options {
   AfterCheckpoint after = AfterCheckpoint::Run;
   int signal = 0;
   bool sync = true;
-  bool tree = true;
+  Scope scope = Scope::Tree;
   unsigned timeout = 0;
   int verbose = 0;
   bool quiet = false;
@@ -49,7 +49,8 @@ void usage(FILE* out) {
           "Scope:\n"
           "  -T, --tree            ID and all its descendants (default)\n"
           "  -p, --pid, --process  ID is a single process\n"
-          "  -g, --pgid, -s, --sid process groups and sessions: not supported yet\n"
+          "  -g, --pgid, --group   ID is a process group: all its processes\n"
+          "  -s, --sid, --session  ID is a session: all its processes\n"
           "Destination:\n"
           "  -c, --cwd             write context.ID in the current directory (default)\n"
           "  -f, --file FILE       write FILE\n"
@@ -106,16 +107,16 @@ int parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
     if (strcmp(argv[i], "-?") == 0) { usage(stdout); return 0; }
   int c;
-  bool unsupported_scope = false;
   while ((c = getopt_long(argc, argv, "vqhTpgscf:F:d:S:t:", longopts, nullptr)) != -1) {
     switch (c) {
       case 'v': ++o.verbose; break;
       case 'q': o.quiet = true; break;
       case 'h': usage(stdout); return 0;
       case kVersion: printf("cr_checkpoint version %s (crest)\n", CREST_VERSION); return 0;
-      case 'T': o.tree = true; unsupported_scope = false; break;
-      case 'p': o.tree = false; unsupported_scope = false; break;
-      case 'g': case 's': unsupported_scope = true; break;
+      case 'T': o.scope = Scope::Tree; break;
+      case 'p': o.scope = Scope::Process; break;
+      case 'g': o.scope = Scope::ProcessGroup; break;
+      case 's': o.scope = Scope::Session; break;
       case 'c': o.dest = Dest::Cwd; ++o.dest_count; break;
       case 'f': o.dest = Dest::File; o.file = optarg; ++o.dest_count; break;
       case 'F': {
@@ -169,10 +170,6 @@ int parse(int argc, char** argv, Options& o) {
     if (!o.quiet) fprintf(stderr, "cr_checkpoint: give only one destination (-f, -F, -c or -d)\n");
     return EINVAL;
   }
-  if (unsupported_scope) {
-    if (!o.quiet) fprintf(stderr, "cr_checkpoint: process-group and session scopes are not supported yet\n");
-    return EINVAL;
-  }
   return -1;
 }
 
@@ -200,7 +197,7 @@ Result<int> run(const Options& o) {
   ProgressLine progress("cr_checkpoint", "written");
   CheckpointOptions copt;
   copt.pid = o.pid;
-  copt.tree = o.tree;
+  copt.scope = o.scope;
   copt.after = o.after;
   copt.after_signal = o.signal;
   copt.progress = [&](uint64_t b) { progress.update(b); };

@@ -27,6 +27,8 @@ struct Options {
   std::string file;
   int fd = -1;
   bool restore_pid = true;
+  bool restore_pgid = false;
+  bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;
   int signal = 0;
   bool quiet = false;
@@ -42,6 +44,8 @@ void usage(FILE* out) {
           "  --no-restore-pid        give the process a new pid (restoring the original one needs\n"
           "                          CAP_CHECKPOINT_RESTORE)\n"
           "  --restore-pid           restore the original pid (default)\n"
+          "  --restore-pgid          restore process groups (default: join cr_restart's)\n"
+          "  --restore-sid           restore sessions (default: join cr_restart's)\n"
           "  --relocate OLD=NEW      open files, mapped files and the cwd under OLD from NEW (up to 16)\n"
           "  --run                   let the process run (default)\n"
           "  -S, --signal NUM        send signal NUM once it runs\n"
@@ -50,12 +54,14 @@ void usage(FILE* out) {
           "  -q, --quiet             no messages on stderr\n"
           "  -h, -?, --help          this help\n"
           "  -v, --version           print the version\n"
-          "Accepted for BLCR compatibility, no effect yet: --omit-*, --restore-pgid, --restore-sid,\n"
-          "--no-restore-pgid, --no-restore-sid, --kmsg-*\n",
+          "Accepted for BLCR compatibility, no effect yet: --omit-*, --kmsg-*\n",
           CREST_VERSION);
 }
 
-enum LongOnly { kNoRestorePid = 1000, kRestorePid, kRelocate, kRun, kStop, kTerm, kAbort, kKill, kCont, kIgnored };
+enum LongOnly {
+  kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
+  kTerm, kAbort, kKill, kCont, kIgnored,
+};
 
 int parse(int argc, char** argv, Options& o) {
   static const option longopts[] = {
@@ -69,8 +75,8 @@ int parse(int argc, char** argv, Options& o) {
       {"abort", no_argument, nullptr, kAbort}, {"kill", no_argument, nullptr, kKill},
       {"cont", no_argument, nullptr, kCont}, {"omit-maybe", no_argument, nullptr, kIgnored},
       {"omit-always", no_argument, nullptr, kIgnored}, {"omit-never", no_argument, nullptr, kIgnored},
-      {"restore-pgid", no_argument, nullptr, kIgnored}, {"no-restore-pgid", no_argument, nullptr, kIgnored},
-      {"restore-sid", no_argument, nullptr, kIgnored}, {"no-restore-sid", no_argument, nullptr, kIgnored},
+      {"restore-pgid", no_argument, nullptr, kRestorePgid}, {"no-restore-pgid", no_argument, nullptr, kNoRestorePgid},
+      {"restore-sid", no_argument, nullptr, kRestoreSid}, {"no-restore-sid", no_argument, nullptr, kNoRestoreSid},
       {"kmsg-none", no_argument, nullptr, kIgnored}, {"kmsg-error", no_argument, nullptr, kIgnored},
       {"kmsg-warning", no_argument, nullptr, kIgnored}, {nullptr, 0, nullptr, 0}};
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
@@ -91,6 +97,10 @@ int parse(int argc, char** argv, Options& o) {
       case 'd': if (!o.quiet) fprintf(stderr, "cr_restart: -d flag not yet implemented\n"); return EINVAL;
       case kNoRestorePid: o.restore_pid = false; break;
       case kRestorePid: o.restore_pid = true; break;
+      case kRestorePgid: o.restore_pgid = true; break;
+      case kNoRestorePgid: o.restore_pgid = false; break;
+      case kRestoreSid: o.restore_sid = true; break;
+      case kNoRestoreSid: o.restore_sid = false; break;
       case kRelocate: {
         auto r = parse_relocation(optarg);
         if (!r) { fprintf(stderr, "cr_restart: %s\n", r.error().message().c_str()); return EINVAL; }
@@ -146,9 +156,16 @@ void forward(int sig) {
       continue;
     sigaction(sig, &sa, nullptr);
   }
+  // Other top-level processes of the image are our children too: reap them as they
+  // end, and mirror the eldest.
   int status = 0;
-  while (waitpid(child, &status, __WALL) < 0) {
-    if (errno != EINTR) _exit(0);
+  for (;;) {
+    pid_t got = waitpid(-1, &status, __WALL);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      _exit(0);
+    }
+    if (got == child) break;
   }
   if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
   int sig = WTERMSIG(status);
@@ -199,6 +216,8 @@ int main(int argc, char** argv) {
   ropt.in_fd = in;
   ropt.image_name = name;
   ropt.restore_pid = o.restore_pid;
+  ropt.restore_pgid = o.restore_pgid;
+  ropt.restore_sid = o.restore_sid;
   ropt.relocations = o.relocations;
   ropt.after_signal = o.signal;
   ropt.progress = [&](uint64_t b) { progress.update(b); };

@@ -236,29 +236,33 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped) {
 }  // namespace
 
 Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
-  const pid_t root = opt.pid;
-  if (::kill(root, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", root));
-  CR_TRY(check_leader_alive(root));
+  const bool by_pid = opt.scope == Scope::Process || opt.scope == Scope::Tree;
+  if (by_pid && ::kill(opt.pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", opt.pid));
+  if (by_pid) CR_TRY(check_leader_alive(opt.pid));
   // Job-control state before we come (a seized process shows 't').
   std::set<pid_t> stopped_before;
-  auto note_stopped = [&](pid_t p) {
-    auto st = read_stat_fields(p);
-    if (st && st->size() > 3 && (*st)[3] == "T") stopped_before.insert(p);
-  };
-  note_stopped(root);
-  if (opt.tree)
-    for (pid_t c : list_descendants(root)) note_stopped(c);
+  {
+    std::vector<pid_t> candidates{opt.pid};
+    if (opt.scope == Scope::Tree)
+      for (pid_t c : list_descendants(opt.pid)) candidates.push_back(c);
+    if (!by_pid) candidates = list_all_pids();
+    for (pid_t p : candidates) {
+      auto st = read_stat_fields(p);
+      if (st && st->size() > 3 && (*st)[3] == "T") stopped_before.insert(p);
+    }
+  }
 
-  FrozenTree tree = CR_TRY(FrozenTree::freeze(root, opt.tree));
+  FrozenTree tree = CR_TRY(FrozenTree::freeze(opt.scope, opt.pid));
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
-  tree_rec.root = root;
+  tree_rec.root = tree.processes()[0].pid();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
     dumps.push_back(CR_TRY(collect(fp, stopped_before.count(fp.pid()) > 0), "process %d", fp.pid()));
     const ProcessRecord& p = dumps.back().proc;
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }
+  for (const Zombie& z : tree.zombies()) tree_rec.processes.push_back({z.pid, z.ppid, 0, 0, 1, z.wait_status});
   std::vector<std::pair<pid_t, FdTableRecord*>> tables;
   for (auto& d : dumps) tables.emplace_back(d.proc.pid, &d.fds);
   link_shared_files(tables);

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "base/result.h"
+#include "checkpoint/frozen_tree.h"
 
 namespace crest {
 
@@ -15,7 +16,7 @@ enum class AfterCheckpoint { Run, Signal, Kill };
 
 struct CheckpointOptions {
   pid_t pid = 0;
-  bool tree = true;  // the process and its descendants (BLCR's default), or it alone
+  Scope scope = Scope::Tree;  // BLCR's default: the process and its descendants
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...

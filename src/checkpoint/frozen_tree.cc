@@ -1,37 +1,140 @@
 #include "checkpoint/frozen_tree.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "sys/procfs.h"
 
 namespace crest {
 
-Result<FrozenTree> FrozenTree::freeze(pid_t root, bool with_descendants) {
+namespace {
+
+struct ProcInfo {
+  pid_t pid = 0, ppid = 0, pgid = 0, sid = 0;
+  char state = '?';
+  unsigned long long start = 0;
+  int exit_code = 0;
+};
+
+Result<ProcInfo> proc_info(pid_t pid) {
+  auto f = CR_TRY(read_stat_fields(pid));
+  if (f.size() < 53) return Error::corrupt(format("short /proc/%d/stat", pid));
+  ProcInfo p;
+  p.pid = pid;
+  p.state = f[3].empty() ? '?' : f[3][0];
+  p.ppid = std::stoi(f[4]);
+  p.pgid = std::stoi(f[5]);
+  p.sid = std::stoi(f[6]);
+  p.start = std::stoull(f[22]);
+  p.exit_code = std::stoi(f[52]);
+  return p;
+}
+
+// The members of the scope as it is now.
+std::vector<ProcInfo> members(Scope scope, pid_t id) {
+  std::vector<ProcInfo> out;
+  auto add = [&](pid_t p) {
+    auto info = proc_info(p);
+    if (info) out.push_back(*info);
+  };
+  switch (scope) {
+    case Scope::Process:
+      add(id);
+      break;
+    case Scope::Tree:
+      add(id);
+      for (pid_t c : list_descendants(id)) add(c);
+      break;
+    case Scope::ProcessGroup:
+    case Scope::Session:
+      for (pid_t p : list_all_pids()) {
+        auto info = proc_info(p);
+        if (!info) continue;
+        if ((scope == Scope::ProcessGroup ? info->pgid : info->sid) == id) out.push_back(*info);
+      }
+      break;
+  }
+  return out;
+}
+
+const char* scope_name(Scope s) {
+  switch (s) {
+    case Scope::Process: return "process";
+    case Scope::Tree: return "process tree";
+    case Scope::ProcessGroup: return "process group";
+    case Scope::Session: return "session";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id) {
   FrozenTree tree;
-  tree.processes_.push_back(CR_TRY(FrozenProcess::freeze(root)));
-  if (!with_descendants) return tree;
-  std::set<pid_t> frozen{root};
-  // Breadth-first, so parents come before their children; repeated until stable.
+  std::map<pid_t, ProcInfo> seen;
+  // Freeze what the scope holds; a member not yet frozen may fork, so scan again until
+  // a scan finds nothing new.
   for (int round = 0;; ++round) {
     bool found = false;
-    for (size_t i = 0; i < tree.processes_.size(); ++i) {
-      pid_t parent = tree.processes_[i].pid();
-      for (pid_t child : list_children(parent)) {
-        if (frozen.count(child)) continue;
-        found = true;
-        auto fp = FrozenProcess::freeze(child);
-        if (!fp) {
-          if (fp.error().kind() == ErrorKind::TraceeGone || fp.error().error_number() == ESRCH) continue;  // exited meanwhile
-          return fp.error().context(format("child %d of %d", child, parent));
+    for (const ProcInfo& p : members(scope, id)) {
+      if (seen.count(p.pid) || p.pid == getpid()) continue;  // cr_checkpoint leaves itself out
+      found = true;
+      seen[p.pid] = p;
+      if (p.state == 'Z') continue;  // a zombie: saved with its exit status
+      auto fp = FrozenProcess::freeze(p.pid);
+      if (!fp) {
+        if (fp.error().kind() == ErrorKind::TraceeGone || fp.error().error_number() == ESRCH) {
+          seen.erase(p.pid);  // exited meanwhile; a zombie now, found by the next scan
+          continue;
         }
-        frozen.insert(child);
-        tree.processes_.push_back(std::move(*fp));
+        return fp.error().context(format("%s %d: member %d", scope_name(scope), id, p.pid));
       }
+      tree.processes_.push_back(std::move(*fp));
     }
     if (!found) break;
-    if (round > 1000) return Error::os(format("the tree of %d keeps changing; cannot freeze it", root), EAGAIN);
+    if (round > 1000) return Error::os(format("the %s %d keeps changing; cannot freeze it", scope_name(scope), id), EAGAIN);
   }
+  if (seen.empty() || tree.processes_.empty())
+    return Error(ErrorKind::Os, ESRCH, format("no such %s %d", scope_name(scope), id));
+  // Refresh what the freeze may have changed (a member that exited meanwhile).
+  for (auto& [pid, info] : seen) {
+    auto now = proc_info(pid);
+    if (now) info = *now;
+  }
+  for (auto& [pid, info] : seen)
+    if (info.state == 'Z') {
+      // Only a zombie whose parent is restored can be reaped after a restart.
+      if (seen.count(info.ppid) && seen[info.ppid].state != 'Z') {
+        // /proc's exit_code is the waitpid() status.
+        tree.zombies_.push_back({pid, info.ppid, info.exit_code});
+      }
+    }
+  // Order: top-level processes by start time, each followed (breadth-first) by its
+  // descendants in the scope.
+  std::vector<FrozenProcess> live = std::move(tree.processes_);
+  tree.processes_.clear();
+  std::vector<ProcInfo> top;
+  for (auto& fp : live) {
+    const ProcInfo& info = seen[fp.pid()];
+    if (!seen.count(info.ppid)) top.push_back(info);
+  }
+  std::sort(top.begin(), top.end(), [](const ProcInfo& a, const ProcInfo& b) { return a.start < b.start || (a.start == b.start && a.pid < b.pid); });
+  std::vector<pid_t> order;
+  for (auto& t : top) order.push_back(t.pid);
+  for (size_t i = 0; i < order.size(); ++i)
+    for (auto& fp : live) {
+      const ProcInfo& info = seen[fp.pid()];
+      if (info.ppid == order[i] && std::find(order.begin(), order.end(), fp.pid()) == order.end()) order.push_back(fp.pid());
+    }
+  std::vector<FrozenProcess> ordered;
+  for (pid_t pid : order)
+    for (auto& fp : live)
+      if (fp.pid() == pid) ordered.push_back(std::move(fp));
+  tree.processes_ = std::move(ordered);
   return tree;
 }
 

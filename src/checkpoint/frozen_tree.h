@@ -1,6 +1,7 @@
 // FrozenTree: every process of a checkpoint scope frozen, parents before children.
 // Freezes in rounds until a round finds no new process (a process not yet frozen can
-// fork); detaches (or kills) everything when dropped.
+// fork); detaches (or kills) everything when dropped. Zombies cannot be frozen (or need
+// to be): they are listed with their exit status.
 #pragma once
 
 #include <sys/types.h>
@@ -12,18 +13,28 @@
 
 namespace crest {
 
+// BLCR's scopes (CR_SCOPE_PROC, _TREE, _PGRP, _SESS).
+enum class Scope { Process, Tree, ProcessGroup, Session };
+
+struct Zombie {
+  pid_t pid, ppid;
+  int wait_status;  // as waitpid() would report it
+};
+
 class FrozenTree {
  public:
-  // `with_descendants`: the process and all its living descendants (BLCR's --tree);
-  // otherwise the process alone (--pid).
-  static Result<FrozenTree> freeze(pid_t root, bool with_descendants);
+  static Result<FrozenTree> freeze(Scope scope, pid_t id);
 
+  // Live processes: each parent before its children; top-level processes (parent not
+  // in the scope) by start time, so processes()[0] is the eldest.
   std::vector<FrozenProcess>& processes() { return processes_; }
+  const std::vector<Zombie>& zombies() const { return zombies_; }
   Result<void> thaw();
   void kill_now();
 
  private:
   std::vector<FrozenProcess> processes_;
+  std::vector<Zombie> zombies_;
 };
 
 }  // namespace crest

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <map>
@@ -207,7 +208,54 @@ Result<ProcessTreeRecord> read_tree(ImageReader& reader) {
 
 // Everything up to the first page of memory is in `procs`, the stubs exist with their
 // address spaces laid out, and their fds in place.
-Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& options, ImageReader& reader, Fd& spool) {
+struct ZombieStub {
+  Tracee stub;
+  int wait_status;
+  uint64_t area;
+};
+
+// setsid()/setpgid() as the image had them, when asked (BLCR's --restore-sid and
+// --restore-pgid); otherwise the process stays in cr_restart's session and group.
+Result<void> restore_session_and_group(StubSession& s, const ProcessRecord& rec, const RestoreOptions& options) {
+  const pid_t pid = s.tracee.tid();
+  if (options.restore_sid && rec.sid == rec.pid) {
+    auto r = s.sys.call("setsid", SYS_setsid);
+    if (!r) return r.error().context(format("making %d a session leader again", pid));
+    return {};
+  }
+  if (options.restore_pgid && rec.pgid != 0) {
+    pid_t want = rec.pgid == rec.pid ? 0 : rec.pgid;
+    auto r = s.sys.call("setpgid", SYS_setpgid, {0, static_cast<uint64_t>(want)});
+    if (!r) {
+      int e = r.error().error_number();
+      return Error::os(format("process group %d cannot be restored (in use by another session, or its leader is not in "
+                              "the image)", rec.pgid), e == EPERM ? EBUSY : e);
+    }
+  }
+  return {};
+}
+
+// A zombie: it runs one syscall, exit_group(status), or dies of its signal.
+Result<void> make_zombie(ZombieStub& z) {
+  Tracee& t = z.stub;
+  if (WIFSIGNALED(z.wait_status)) {
+    rlimit none{0, 0};
+    prlimit(t.tid(), RLIMIT_CORE, &none, nullptr);
+    CR_TRY(t.set_sigmask(0));
+    ::kill(t.tid(), WTERMSIG(z.wait_status));
+    return t.detach();
+  }
+  auto regs = CR_TRY(t.get_regs());
+  regs.rip = z.area;
+  regs.rax = SYS_exit_group;
+  regs.orig_rax = static_cast<uint64_t>(-1);
+  regs.rdi = WEXITSTATUS(z.wait_status);
+  CR_TRY(t.set_regs(regs));
+  return t.detach();
+}
+
+Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEntryRecord>& zombies,
+                         std::vector<ZombieStub>& zombie_stubs, const RestoreOptions& options, ImageReader& reader, Fd& spool) {
   const int sock_at = socket_number(procs);
   int sv[2] = {-1, -1};
   if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
@@ -222,45 +270,57 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const RestoreOptions& op
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
-  Restoring& root = procs[0];
-  Result<Tracee> spawned = spawn_stub(root.image, options, root.fds, sock_remote.get(), sock_at);
-  if (!spawned && spawned.error().error_number() == EBUSY && !is_regular_file(options.in_fd)) {
-    // `cr_checkpoint --kill PID | cr_restart -F 0`: the original holds its pid until the
-    // whole stream is written. Take in the rest of the stream, then wait for the pid.
-    spool = CR_TRY(spool_rest(options.in_fd), "reading the rest of the image");
-    reader.switch_fd(spool.get());
-    for (int tries = 0; tries < 200 && !spawned && spawned.error().error_number() == EBUSY; ++tries) {
-      usleep(50 * 1000);
-      spawned = spawn_stub(root.image, options, root.fds, sock_remote.get(), sock_at);
-    }
-  }
-  if (!spawned) return spawned.error();
-  root.stub.emplace(std::move(spawned).value());
-
-  pipes.clear();  // every end is held by the prepared fds now
-  auto stub_maps = CR_TRY(read_maps(root.stub->tid()));
-  uint64_t area = CR_TRY(choose_area(images, stub_maps, StubSession::kAreaSize));
-  root.session = CR_TRY(start_stub_session(*root.stub, area));
-
-  for (size_t i = 1; i < procs.size(); ++i) {
+  uint64_t area = 0;
+  for (size_t i = 0; i < procs.size(); ++i) {
     Restoring& p = procs[i];
     const ProcessRecord& rec = p.image.process;
     auto parent = std::find_if(procs.begin(), procs.begin() + i, [&](const Restoring& q) { return q.image.process.pid == rec.ppid; });
-    if (parent == procs.begin() + i) return Error::corrupt(format("process %d comes before its parent %d in the image", rec.pid, rec.ppid));
-    std::string exe = relocate_path(rec.exe, options.relocations);
-    const char* deleted = " (deleted)";
-    if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
-      exe.resize(exe.size() - strlen(deleted));
-    p.stub.emplace(CR_TRY(fork_child_stub(*parent->session, rec.pid, !options.restore_pid, exe), "process %d", rec.pid));
-    p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
-    CR_TRY(setup_child_basics(*p.session, p.image, relocate_path(rec.cwd, options.relocations)), "process %d", rec.pid);
-    CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
+    if (parent == procs.begin() + i) {
+      // Top-level (its parent is not in the image): a child of cr_restart.
+      Result<Tracee> spawned = spawn_stub(p.image, options, p.fds, sock_remote.get(), sock_at);
+      if (!spawned && spawned.error().error_number() == EBUSY && !is_regular_file(options.in_fd) && !spool.valid()) {
+        // `cr_checkpoint --kill PID | cr_restart -F 0`: the original holds its pid until
+        // the whole stream is written. Take in the rest of the stream, then wait for it.
+        spool = CR_TRY(spool_rest(options.in_fd), "reading the rest of the image");
+        reader.switch_fd(spool.get());
+        for (int tries = 0; tries < 200 && !spawned && spawned.error().error_number() == EBUSY; ++tries) {
+          usleep(50 * 1000);
+          spawned = spawn_stub(p.image, options, p.fds, sock_remote.get(), sock_at);
+        }
+      }
+      if (!spawned) return spawned.error().context(format("process %d", rec.pid));
+      p.stub.emplace(std::move(spawned).value());
+      if (i == 0) {
+        auto stub_maps = CR_TRY(read_maps(p.stub->tid()));
+        area = CR_TRY(choose_area(images, stub_maps, StubSession::kAreaSize));
+      }
+      p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
+    } else {
+      std::string exe = relocate_path(rec.exe, options.relocations);
+      const char* deleted = " (deleted)";
+      if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
+        exe.resize(exe.size() - strlen(deleted));
+      p.stub.emplace(CR_TRY(fork_child_stub(*parent->session, rec.pid, !options.restore_pid, exe), "process %d", rec.pid));
+      p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
+      CR_TRY(setup_child_basics(*p.session, p.image, relocate_path(rec.cwd, options.relocations)), "process %d", rec.pid);
+      CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
+    }
+    // Before its children exist, so that they inherit the session and group.
+    CR_TRY(restore_session_and_group(*p.session, rec, options), "process %d", rec.pid);
   }
+  pipes.clear();  // every end is held by the prepared fds now
   for (auto& p : procs) close_prepared(p.fds);
   SharedMemory shm = CR_TRY(make_shared_memory(images));
   shm.sock_local = sock_local.get();
   shm.sock_remote = sock_at;
   for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options, shm), "process %d", p.image.process.pid);
+  // Zombies: forked by their parent's stub, they exit as they did once everything runs.
+  for (const TreeEntryRecord& z : zombies) {
+    auto parent = std::find_if(procs.begin(), procs.end(), [&](const Restoring& q) { return q.image.process.pid == z.ppid; });
+    if (parent == procs.end()) return Error::corrupt(format("zombie %d has no parent in the image", z.pid));
+    zombie_stubs.push_back({CR_TRY(inject_clone3(*parent->session, 0, z.pid, !options.restore_pid, "zombie"), "zombie %d", z.pid),
+                            z.wait_status, area});
+  }
   return {};
 }
 
@@ -301,12 +361,15 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   ImageReader reader(options.in_fd, options.image_name);
   CR_TRY(reader.read_header());
   ProcessTreeRecord tree = CR_TRY(read_tree(reader));
-  std::vector<Restoring> procs(tree.processes.size());
+  std::vector<TreeEntryRecord> live, zombies;
+  for (auto& e : tree.processes) (e.zombie ? zombies : live).push_back(e);
+  if (live.empty()) return Error::corrupt("the image has no live process");
+  std::vector<Restoring> procs(live.size());
   for (size_t i = 0; i < procs.size(); ++i) {
     procs[i].image = CR_TRY(read_process_sections(reader));
-    if (procs[i].image.process.pid != tree.processes[i].pid)
+    if (procs[i].image.process.pid != live[i].pid)
       return Error::corrupt(format("%s: process %d found where the tree lists %d", reader.name().c_str(),
-                                   procs[i].image.process.pid, tree.processes[i].pid));
+                                   procs[i].image.process.pid, live[i].pid));
     if (procs[i].image.process.root != "/")
       return Error::unsupported(format("process %d ran chrooted in %s; restoring a changed root directory is not supported yet",
                                        procs[i].image.process.pid, procs[i].image.process.root.c_str()));
@@ -316,7 +379,8 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   });
 
   Fd spool;
-  CR_TRY(build_stubs(procs, options, reader, spool));
+  std::vector<ZombieStub> zombie_stubs;
+  CR_TRY(build_stubs(procs, zombies, zombie_stubs, options, reader, spool));
   std::map<pid_t, std::pair<StubSession*, const ProcessImage*>> targets;
   for (auto& p : procs) targets[p.image.process.pid] = {p.session.get(), &p.image};
   CR_TRY(fill_memory(targets, reader, options));
@@ -333,6 +397,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     for (Tracee& t : it->threads) CR_TRY(t.detach());
     CR_TRY(it->stub->detach());
   }
+  for (ZombieStub& z : zombie_stubs) CR_TRY(make_zombie(z));
   return procs[0].stub->tid();
 }
 

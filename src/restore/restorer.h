@@ -17,6 +17,8 @@ struct RestoreOptions {
   int in_fd = -1;
   std::string image_name;     // for messages
   bool restore_pid = true;
+  bool restore_pgid = false;  // BLCR's defaults: join cr_restart's process group and session
+  bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;  // OLD -> NEW prefixes
   int after_signal = 0;       // sent once the process runs (0 = none)
   std::function<void(uint64_t)> progress;

@@ -141,4 +141,6 @@ std::vector<pid_t> list_descendants(pid_t pid) {
   return out;
 }
 
+std::vector<pid_t> list_all_pids() { return list_numeric_dir("/proc"); }
+
 }  // namespace crest

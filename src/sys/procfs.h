@@ -41,5 +41,6 @@ Result<ProcStatus> read_status(pid_t pid);
 std::vector<pid_t> list_tasks(pid_t pid);
 std::vector<pid_t> list_children(pid_t pid);
 std::vector<pid_t> list_descendants(pid_t pid);
+std::vector<pid_t> list_all_pids();
 
 }  // namespace crest
