@@ -28,23 +28,67 @@ bool is_terminal(dev_t rdev) {
   return (maj >= 136 && maj <= 143) || maj == 4 || maj == 5;
 }
 
-Result<void> read_fdinfo(pid_t pid, int fd, FdRecord& rec) {
+// /proc/PID/fdinfo/FD as "key" -> "rest of the line"; epoll's "tfd:" lines are kept in
+// order in `tfd_lines`.
+struct FdInfo {
+  std::map<std::string, std::string> fields;
+  std::vector<std::string> tfd_lines;
+  std::string get(const char* k) const {
+    auto it = fields.find(k);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+Result<FdInfo> read_fdinfo(pid_t pid, int fd, FdRecord& rec) {
   auto text = CR_TRY(read_text_file(format("/proc/%d/fdinfo/%d", pid, fd)));
+  FdInfo info;
   std::istringstream in(text);
-  std::string key;
-  while (in >> key) {
-    if (key == "pos:") {
-      in >> rec.position;
-    } else if (key == "flags:") {
-      std::string oct;
-      in >> oct;
-      uint32_t flags = std::stoul(oct, nullptr, 8);
-      rec.cloexec = (flags & O_CLOEXEC) ? 1 : 0;
-      rec.flags = flags & ~O_CLOEXEC;
-    } else {
-      std::string rest;
-      std::getline(in, rest);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (key == "tfd") info.tfd_lines.push_back(line);
+    else info.fields[key] = value;
+  }
+  rec.position = std::strtoull(info.get("pos").c_str(), nullptr, 10);
+  uint32_t flags = std::strtoul(info.get("flags").c_str(), nullptr, 8);
+  rec.cloexec = (flags & O_CLOEXEC) ? 1 : 0;
+  rec.flags = flags & ~O_CLOEXEC;
+  return info;
+}
+
+// eventfd, signalfd, timerfd and epoll, from what fdinfo shows of them.
+Result<void> classify_anon_inode(const FdInfo& info, const std::string& target, FdRecord& rec) {
+  if (target == "anon_inode:[eventfd]") {
+    rec.kind = FdKind::EventFd;
+    rec.params = {std::strtoull(info.get("eventfd-count").c_str(), nullptr, 16), info.get("eventfd-semaphore") == "1" ? 1u : 0u};
+    if (info.get("eventfd-count").empty()) return Error::unsupported(format("fd %d: eventfd without a count in fdinfo", rec.fd));
+  } else if (target == "anon_inode:[signalfd]") {
+    rec.kind = FdKind::SignalFd;
+    rec.params = {std::strtoull(info.get("sigmask").c_str(), nullptr, 16)};
+  } else if (target == "anon_inode:[timerfd]") {
+    rec.kind = FdKind::TimerFd;
+    unsigned long long vs = 0, vn = 0, is = 0, in = 0;
+    if (sscanf(info.get("it_value").c_str(), "(%llu, %llu)", &vs, &vn) != 2 ||
+        sscanf(info.get("it_interval").c_str(), "(%llu, %llu)", &is, &in) != 2)
+      return Error::unsupported(format("fd %d: timerfd state not readable from fdinfo", rec.fd));
+    rec.params = {std::strtoull(info.get("clockid").c_str(), nullptr, 10), std::strtoull(info.get("ticks").c_str(), nullptr, 10),
+                  vs, vn, is, in};
+  } else if (target == "anon_inode:[eventpoll]") {
+    rec.kind = FdKind::Epoll;
+    for (const std::string& l : info.tfd_lines) {
+      int tfd = -1;
+      unsigned events = 0;
+      unsigned long long data = 0;
+      if (sscanf(l.c_str(), "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
+        return Error::unsupported(format("fd %d: cannot parse epoll entry '%s'", rec.fd, l.c_str()));
+      rec.epoll.push_back({tfd, events, data});
     }
+  } else {
+    return Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", rec.fd, target.c_str()));
   }
   return {};
 }
@@ -70,7 +114,7 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
     if (!target) continue;  // closed meanwhile (cannot happen while frozen, but harmless)
     struct stat st {};
     if (stat(link.c_str(), &st) != 0) return Error::os(format("stat of fd %d (%s)", fd, target->c_str()));
-    CR_TRY(read_fdinfo(pid, fd, rec), "fd %d", fd);
+    FdInfo info = CR_TRY(read_fdinfo(pid, fd, rec), "fd %d", fd);
     rec.path = *target;
     rec.size = st.st_size;
     rec.mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
@@ -98,6 +142,8 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
       // at restart it is replaced by cr_restart's own fd of the same number, or for a
       // pipe by cr_restart's stdin (read end) or stdout (write end), as BLCR did.
       rec.kind = FdKind::Inherited;
+    } else if (target->rfind("anon_inode:", 0) == 0) {
+      CR_TRY(classify_anon_inode(info, *target, rec), "process %d", pid);
     } else {
       return Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", fd, target->c_str()));
     }
@@ -112,6 +158,10 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
     }
     table.fds.push_back(std::move(rec));
   }
+  for (const FdRecord& rec : table.fds)
+    for (const EpollTargetRecord& t : rec.epoll)
+      if (std::none_of(table.fds.begin(), table.fds.end(), [&](const FdRecord& r) { return r.fd == t.fd; }))
+        return Error::unsupported(format("epoll fd %d watches fd %d, which is closed now; not supported", rec.fd, t.fd));
   return table;
 }
 

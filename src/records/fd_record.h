@@ -15,6 +15,17 @@ enum class FdKind : uint8_t {
   Terminal = 5,    // a tty: reconnected to cr_restart's terminal
   Inherited = 6,   // pipe/socket leading outside: replaced by cr_restart's fd of that number
   Pipe = 7,        // one end of a pipe or FIFO whose both ends are in the image (pipe_id)
+  EventFd = 8,     // params: [count, semaphore]
+  SignalFd = 9,    // params: [signal mask]
+  TimerFd = 10,    // params: [clockid, ticks, value_sec, value_nsec, interval_sec, interval_nsec]
+  Epoll = 11,      // epoll: the registered fds with their events and data
+};
+
+struct EpollTargetRecord {
+  int32_t fd = 0;
+  uint32_t events = 0;
+  uint64_t data = 0;
+  template <class V> void fields(V& v) { v.field("fd", fd); v.field("events", events); v.field("data", data); }
 };
 
 struct FdRecord {
@@ -31,11 +42,13 @@ struct FdRecord {
   int32_t same_as = -1;
   int32_t same_as_pid = 0;
   uint64_t pipe_id = 0;   // Pipe: the pipe's inode number, the same for both ends
+  std::vector<uint64_t> params;             // per kind, see FdKind
+  std::vector<EpollTargetRecord> epoll;     // Epoll
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("size", size); v.field("mtime_ns", mtime_ns); v.field("path", path);
     v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
-    v.field("pipe_id", pipe_id);
+    v.field("pipe_id", pipe_id); v.field("params", params); v.field("epoll", epoll);
   }
 };
 

@@ -2,8 +2,15 @@
 // missing or changed file is reported before any process exists; the stub then only
 // dup2()s them into place.
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
+
+#include <signal.h>
 
 #include <algorithm>
 #include <cstring>
@@ -117,6 +124,53 @@ Result<Fd> open_pipe_end(const FdRecord& rec, PipeSet& pipes) {
   return f;
 }
 
+// eventfd, signalfd, timerfd and an empty epoll (its registrations are made by the
+// restored process itself, see restore_epoll_registrations).
+Result<Fd> make_anon_file(const FdRecord& rec) {
+  int nonblock = rec.flags & O_NONBLOCK;
+  Fd f;
+  switch (rec.kind) {
+    case FdKind::EventFd:
+      if (rec.params.size() != 2) return Error::corrupt(format("fd %d: malformed eventfd record", rec.fd));
+      f = Fd(eventfd(static_cast<unsigned>(rec.params[0]), EFD_CLOEXEC | nonblock | (rec.params[1] ? EFD_SEMAPHORE : 0)));
+      if (f.valid() && rec.params[0] > UINT32_MAX) {
+        uint64_t rest = rec.params[0];
+        (void)!::write(f.get(), &rest, sizeof rest);
+      }
+      break;
+    case FdKind::SignalFd: {
+      if (rec.params.size() != 1) return Error::corrupt(format("fd %d: malformed signalfd record", rec.fd));
+      sigset_t mask;
+      sigemptyset(&mask);
+      for (int sig = 1; sig <= 64; ++sig)
+        if (rec.params[0] & (1ull << (sig - 1))) sigaddset(&mask, sig);
+      f = Fd(signalfd(-1, &mask, SFD_CLOEXEC | nonblock));
+      break;
+    }
+    case FdKind::TimerFd: {
+      if (rec.params.size() != 6) return Error::corrupt(format("fd %d: malformed timerfd record", rec.fd));
+      f = Fd(timerfd_create(static_cast<int>(rec.params[0]), TFD_CLOEXEC | nonblock));
+      if (!f.valid()) break;
+      itimerspec its{{static_cast<time_t>(rec.params[4]), static_cast<long>(rec.params[5])},
+                     {static_cast<time_t>(rec.params[2]), static_cast<long>(rec.params[3])}};
+      if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(f.get(), 0, &its, nullptr) != 0)
+        return Error::os(format("fd %d: timerfd_settime", rec.fd));
+      uint64_t ticks = rec.params[1];
+      constexpr unsigned long kSetTicks = _IOW('T', 0, uint64_t);  // TFD_IOC_SET_TICKS
+      if (ticks && ioctl(f.get(), kSetTicks, &ticks) != 0)
+        return Error::os(format("fd %d: restoring %llu timer expirations (TFD_IOC_SET_TICKS)", rec.fd, (unsigned long long)ticks));
+      break;
+    }
+    case FdKind::Epoll:
+      f = Fd(epoll_create1(EPOLL_CLOEXEC));
+      break;
+    default:
+      return Error::invalid("not an anonymous-inode file");
+  }
+  if (!f.valid()) return Error::os(format("fd %d: recreating %s", rec.fd, rec.path.c_str()));
+  return f;
+}
+
 }  // namespace
 
 Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
@@ -170,6 +224,12 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
         break;
       case FdKind::Pipe:
         f = open_pipe_end(rec, pipes);
+        break;
+      case FdKind::EventFd:
+      case FdKind::SignalFd:
+      case FdKind::TimerFd:
+      case FdKind::Epoll:
+        f = make_anon_file(rec);
         break;
     }
     if (!f) return fail(f.error());

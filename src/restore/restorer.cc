@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -129,6 +130,18 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
   }
   for (const FdRecord& f : image.fds.fds)
     if (f.cloexec) CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
+  // epoll registrations, made by the process itself with its own fd numbers (epoll keys
+  // them by file and fd number, so a later EPOLL_CTL_MOD/DEL finds them).
+  for (const FdRecord& f : image.fds.fds)
+    for (const EpollTargetRecord& t : f.epoll) {
+      struct __attribute__((packed)) {
+        uint32_t events;
+        uint64_t data;
+      } ev{t.events, t.data};
+      CR_TRY(s.tracee.write_memory(scratch, &ev, sizeof ev));
+      CR_TRY(sys.call("epoll_ctl", SYS_epoll_ctl, {static_cast<uint64_t>(f.fd), EPOLL_CTL_ADD, static_cast<uint64_t>(t.fd), scratch}),
+             "registering fd %d with epoll fd %d", t.fd, f.fd);
+    }
 
   // Pending signals: queued by the process to itself, so any si_code is accepted.
   for (const SiginfoRecord& si : image.signals.shared_pending) {
@@ -140,8 +153,11 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
   }
   for (int which = 0; which < 3; ++which) {
     const ItimerRecord& it = image.signals.itimers[which];
-    if (it.value_sec == 0 && it.value_usec == 0) continue;
     itimerval v{{it.interval_sec, it.interval_usec}, {it.value_sec, it.value_usec}};
+    // A periodic timer that has just fired reads 0 until its signal is taken (the kernel
+    // re-arms it then): arm it for the next period.
+    if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0) v.it_value = v.it_interval;
+    if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0) continue;
     CR_TRY(s.tracee.write_memory(scratch, &v, sizeof v));
     CR_TRY(sys.call("setitimer", SYS_setitimer, {static_cast<uint64_t>(which), scratch, 0}));
   }

@@ -11,6 +11,10 @@ point), continue (checkpoint, process goes on), repeat (5 kill/restart cycles
 at the first point), twice (restart the same image two times), random (like
 restart at the first point, after a random 0.2-1.5 s delay for LOOP).
 
+Multi-threaded programs: the point's syscall is looked for in the main thread
+(the thread-group leader) unless --point-thread any is given, which accepts it
+in any thread (and then also wants every thread untraced).
+
 Exit status: 0 pass, 1 fail, 2 usage error, 77 skipped.
 """
 
@@ -110,10 +114,11 @@ def proc_status(pid):
     return fields
 
 
-def proc_syscall(pid):
-    """Syscall number PID is blocked in, "running", or None."""
+def proc_syscall(pid, tid=None):
+    """Syscall number PID (or its thread TID) is blocked in, "running", or None."""
+    path = "/proc/%d/syscall" % pid if tid is None else "/proc/%d/task/%d/syscall" % (pid, tid)
     try:
-        with open("/proc/%d/syscall" % pid) as f:
+        with open(path) as f:
             text = f.read().split()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
@@ -125,6 +130,32 @@ def proc_syscall(pid):
         return int(text[0])
     except ValueError:
         return None
+
+
+def proc_tasks(pid):
+    """Thread ids of pid ([] if it is gone)."""
+    try:
+        return sorted(int(t) for t in os.listdir("/proc/%d/task" % pid) if t.isdigit())
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def tasks_at_point(pid, want):
+    """For --point-thread any: True when some thread of pid is blocked in one of
+    the syscalls in want and no thread is traced."""
+    found = False
+    for tid in proc_tasks(pid):
+        try:
+            with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+                traced = any(l.startswith("TracerPid:") and l.split()[1] != "0"
+                             for l in f)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if traced:
+            return False
+        if proc_syscall(pid, tid) in want:
+            found = True
+    return found
 
 
 def all_processes():
@@ -361,8 +392,11 @@ class Runner:
             if ok and sig is not None:
                 ok = bool(int(st.get("SigCgt", "0"), 16) & (1 << (sig - 1)))
             if ok and want is not None:
-                nr = proc_syscall(pid)
-                ok = nr in want
+                if self.args.point_thread == "any":
+                    ok = tasks_at_point(pid, want)
+                else:
+                    nr = proc_syscall(pid)
+                    ok = nr in want
             good = good + 1 if ok else 0
             if good >= 2:
                 return
@@ -371,7 +405,8 @@ class Runner:
                                     pid, kind, parent,
                                     None if st is None else {k: st.get(k) for k in (
                                         "State", "PPid", "TracerPid", "SigCgt")},
-                                    proc_syscall(pid)))
+                                    proc_syscall(pid) if self.args.point_thread == "main"
+                                    else {t: proc_syscall(pid, t) for t in proc_tasks(pid)}))
             time.sleep(0.01)
 
     def wait_restored(self, pid, crpid):
@@ -657,6 +692,9 @@ def main():
     ap.add_argument("--stdin", choices=("auto", "null", "pty"), default="auto",
                     help="program stdin; auto = pty for tty_* programs")
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir on success")
+    ap.add_argument("--point-thread", choices=("main", "any"), default="main",
+                    help="thread that blocks at CKPT/PAUSE/READ/SLEEP points: the main "
+                         "thread (default) or any thread of a multi-threaded program")
     args = ap.parse_args()
     if args.seed is None:
         args.seed = int(os.environ.get("CRTEST_SEED", random.randrange(1 << 30)))
