@@ -267,13 +267,14 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   for (auto& d : dumps) tables.emplace_back(d.proc.pid, &d.fds);
   link_shared_files(tables);
   classify_pipes(tables);
+  CR_TRY(classify_sockets(tables));
 
   ImageWriter writer(opt.out_fd);
   CR_TRY(writer.write_header());
   CR_TRY(writer.write_record(SectionType::ProcessTree, 0, tree_rec));
   // All metadata first, so that restore can lay out every process before pages arrive.
   uint64_t pages = 0;
-  std::set<uint64_t> pipes_saved;
+  std::set<uint64_t> pipes_saved, sockets_saved;
   for (size_t i = 0; i < dumps.size(); ++i) {
     ProcessDump& d = dumps[i];
     const pid_t pid = d.proc.pid;
@@ -284,6 +285,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     CR_TRY(writer.write_record(SectionType::FdTable, pid, d.fds));
     CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
     CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);
+    CR_TRY(write_socket_data(ctx, d.fds, sockets_saved), "process %d", pid);
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
   }
   SharedObjectsSaved shared_saved;

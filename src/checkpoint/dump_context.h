@@ -40,4 +40,23 @@ void classify_pipes(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
 // PipeData sections for the pipes this process has a read end of (each pipe once).
 Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done);
 
+// Unix sockets with their peer in the image (or listening, or unconnected datagram) stay
+// UnixSocket; one connected outside becomes Inherited; any other socket fails (fd > 2).
+Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
+// SocketData sections: what is queued for reading on each socket of this process.
+Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done);
+
+// socket_dump.cc
+struct UnixSocketInfo {
+  int type = 0, state = 0;
+  uint32_t peer = 0;          // peer's inode, 0 if none
+  std::string name;           // bound name ('\0'-prefixed for the abstract namespace)
+  uint32_t rqueue = 0, wqueue = 0;
+  size_t pending_connections = 0;
+};
+// Every unix socket of this network namespace, by inode.
+Result<std::map<uint64_t, UnixSocketInfo>> read_unix_sockets();
+// The messages queued for reading on fd of pid (one element for a stream socket).
+Result<std::vector<std::vector<uint8_t>>> peek_socket_queue(pid_t pid, int fd, int type);
+
 }  // namespace crest

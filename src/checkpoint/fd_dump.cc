@@ -138,10 +138,9 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
       rec.kind = FdKind::Pipe;
       rec.pipe_id = st.st_ino;
     } else if (S_ISSOCK(st.st_mode)) {
-      // A pipe or socket leads outside the process (this version saves one process):
-      // at restart it is replaced by cr_restart's own fd of the same number, or for a
-      // pipe by cr_restart's stdin (read end) or stdout (write end), as BLCR did.
-      rec.kind = FdKind::Inherited;
+      // Decided by classify_sockets once every process has been read.
+      rec.kind = FdKind::UnixSocket;
+      rec.params = {0, 0, st.st_ino, 0, 0};
     } else if (target->rfind("anon_inode:", 0) == 0) {
       CR_TRY(classify_anon_inode(info, *target, rec), "process %d", pid);
     } else {
@@ -251,6 +250,74 @@ Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::
       uint32_t size, zero;
     } head{rec.pipe_id, static_cast<uint32_t>(size), 0};
     CR_TRY(ctx.writer.write_section(SectionType::PipeData, ctx.pid, {{&head, sizeof head}, {data.data(), data.size()}}));
+  }
+  return {};
+}
+
+Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
+  bool any = false;
+  for (auto& [pid, table] : tables)
+    for (const FdRecord& rec : table->fds) any |= rec.kind == FdKind::UnixSocket;
+  if (!any) return {};
+  auto sockets = CR_TRY(read_unix_sockets());
+  std::set<uint64_t> in_image;
+  for (auto& [pid, table] : tables)
+    for (const FdRecord& rec : table->fds)
+      if (rec.kind == FdKind::UnixSocket) in_image.insert(rec.params[2]);
+  for (auto& [pid, table] : tables)
+    for (FdRecord& rec : table->fds) {
+      if (rec.kind != FdKind::UnixSocket) continue;
+      uint64_t ino = rec.params[2];
+      auto it = sockets.find(ino);
+      if (it == sockets.end()) {
+        // Not a unix socket (TCP, UDP, netlink...): on stdin/stdout/stderr it stands for
+        // the outside world and is replaced by cr_restart's (BLCR); elsewhere it cannot
+        // be restored.
+        if (rec.fd <= 2) {
+          rec.kind = FdKind::Inherited;
+          rec.params.clear();
+          continue;
+        }
+        return Error::unsupported(format("process %d, fd %d (%s): only unix sockets are supported", pid, rec.fd, rec.path.c_str()));
+      }
+      const UnixSocketInfo& info = it->second;
+      constexpr int kEstablished = 1, kListen = 10, kClose = 7;
+      if (info.state == kEstablished && info.peer && !in_image.count(info.peer)) {
+        rec.kind = FdKind::Inherited;  // connected to a process outside the image (BLCR)
+        rec.params.clear();
+        continue;
+      }
+      if (info.state == kListen && info.pending_connections)
+        return Error::unsupported(format("process %d, fd %d: listening socket with %zu connections not yet accepted", pid,
+                                         rec.fd, info.pending_connections));
+      if (info.state != kEstablished && info.state != kListen && info.state != kClose)
+        return Error::unsupported(format("process %d, fd %d: unix socket in state %d", pid, rec.fd, info.state));
+      if (info.state == kEstablished && !info.peer)
+        return Error::unsupported(format("process %d, fd %d: connected unix socket whose peer is gone", pid, rec.fd));
+      rec.params = {static_cast<uint64_t>(info.type), static_cast<uint64_t>(info.state), ino, info.peer, info.wqueue};
+      rec.path = info.name;
+    }
+  return {};
+}
+
+Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done) {
+  for (const FdRecord& rec : table.fds) {
+    if (rec.kind != FdKind::UnixSocket || rec.params[1] == 10 /* listening */ || done.count(rec.params[2])) continue;
+    done.insert(rec.params[2]);
+    auto messages = CR_TRY(peek_socket_queue(ctx.pid, rec.fd, static_cast<int>(rec.params[0])), "fd %d", rec.fd);
+    if (messages.empty()) continue;
+    std::vector<uint8_t> payload;
+    struct {
+      uint64_t inode;
+      uint32_t count, zero;
+    } head{rec.params[2], static_cast<uint32_t>(messages.size()), 0};
+    payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&head), reinterpret_cast<uint8_t*>(&head) + sizeof head);
+    for (auto& m : messages) {
+      uint32_t len = m.size();
+      payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&len), reinterpret_cast<uint8_t*>(&len) + 4);
+      payload.insert(payload.end(), m.begin(), m.end());
+    }
+    CR_TRY(ctx.writer.write_section(SectionType::SocketData, ctx.pid, {{payload.data(), payload.size()}}));
   }
   return {};
 }

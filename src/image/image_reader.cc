@@ -85,7 +85,7 @@ Result<Section> ImageReader::next_section() {
   switch (s.type) {
     case SectionType::Process: case SectionType::MemoryMap: case SectionType::MemoryPages:
     case SectionType::Thread: case SectionType::FdTable: case SectionType::Signals:
-    case SectionType::FileData: case SectionType::ProcessTree: case SectionType::PipeData:
+    case SectionType::FileData: case SectionType::ProcessTree: case SectionType::PipeData: case SectionType::SocketData:
     case SectionType::Trailer:
       break;
     default:

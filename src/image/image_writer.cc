@@ -20,6 +20,7 @@ const char* section_name(SectionType t) {
     case SectionType::FileData: return "FileData";
     case SectionType::ProcessTree: return "ProcessTree";
     case SectionType::PipeData: return "PipeData";
+    case SectionType::SocketData: return "SocketData";
     case SectionType::Trailer: return "Trailer";
   }
   return "unknown";

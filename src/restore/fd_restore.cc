@@ -6,7 +6,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -173,8 +175,69 @@ Result<Fd> make_anon_file(const FdRecord& rec) {
 
 }  // namespace
 
+Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
+  std::map<uint64_t, const FdRecord*> records;
+  std::map<uint64_t, const std::vector<std::vector<uint8_t>>*> queued;
+  for (const ProcessImage* image : images) {
+    for (const FdRecord& rec : image->fds.fds)
+      if (rec.kind == FdKind::UnixSocket) {
+        if (rec.params.size() != 5) return Error::corrupt(format("fd %d: malformed socket record", rec.fd));
+        records.emplace(rec.params[2], &rec);
+      }
+    for (auto& [ino, messages] : image->socket_data) queued[ino] = &messages;
+  }
+  SocketSet out;
+  constexpr uint64_t kEstablished = 1, kListen = 10;
+  for (auto& [ino, rec] : records) {
+    if (out.count(ino)) continue;
+    int type = static_cast<int>(rec->params[0]);
+    uint64_t state = rec->params[1], peer = rec->params[3];
+    if (state == kEstablished) {
+      if (!records.count(peer)) return Error::corrupt(format("fd %d: socket peer %llu is not in the image", rec->fd, (unsigned long long)peer));
+      int sv[2];
+      if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return Error::os(format("fd %d: socketpair", rec->fd));
+      out[ino] = Fd(sv[0]);
+      out[peer] = Fd(sv[1]);
+      continue;
+    }
+    Fd s(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return Error::os(format("fd %d: socket", rec->fd));
+    if (!rec->path.empty()) {
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      if (rec->path.size() >= sizeof addr.sun_path) return Error::corrupt("socket name too long");
+      memcpy(addr.sun_path, rec->path.data(), rec->path.size());
+      if (rec->path[0] != '\0') {
+        struct stat st {};
+        if (lstat(rec->path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(rec->path.c_str());  // the old one's
+      }
+      socklen_t len = offsetof(sockaddr_un, sun_path) + rec->path.size() + (rec->path[0] == '\0' ? 0 : 1);
+      if (bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+        return Error::os(format("fd %d: binding unix socket %s", rec->fd, rec->path.c_str()));
+    }
+    if (state == kListen && listen(s.get(), static_cast<int>(rec->params[4])) != 0)
+      return Error::os(format("fd %d: listen on %s", rec->fd, rec->path.c_str()));
+    out[ino] = std::move(s);
+  }
+  // What was queued for reading on a socket is sent again from its peer.
+  for (auto& [ino, messages] : queued) {
+    auto rec = records.find(ino);
+    if (rec == records.end()) return Error::corrupt("queued socket data for a socket not in the image");
+    auto sender = out.find(rec->second->params[3]);
+    if (sender == out.end()) return Error::corrupt("queued socket data for a socket without a peer");
+    for (auto& m : *messages) {
+      if (rec->second->params[0] == SOCK_STREAM) {
+        CR_TRY(write_all(sender->second.get(), m.data(), m.size()), "refilling socket of fd %d", rec->second->fd);
+      } else if (send(sender->second.get(), m.data(), m.size(), MSG_DONTWAIT) != static_cast<ssize_t>(m.size())) {
+        return Error::os(format("refilling socket of fd %d", rec->second->fd));
+      }
+    }
+  }
+  return out;
+}
+
 Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
-                                            PipeSet& pipes) {
+                                            PipeSet& pipes, SocketSet& sockets) {
   std::vector<PreparedFd> out;
   auto fail = [&](Error e) -> Result<std::vector<PreparedFd>> {
     close_prepared(out);
@@ -225,6 +288,13 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
       case FdKind::Pipe:
         f = open_pipe_end(rec, pipes);
         break;
+      case FdKind::UnixSocket: {
+        auto it = sockets.find(rec.params.size() == 5 ? rec.params[2] : 0);
+        if (it == sockets.end()) return fail(Error::corrupt(format("fd %d: its socket was not made", rec.fd)));
+        f = Fd(fcntl(it->second.get(), F_DUPFD_CLOEXEC, 0));
+        if (f->valid() && (rec.flags & O_NONBLOCK)) fcntl(f->get(), F_SETFL, O_NONBLOCK);
+        break;
+      }
       case FdKind::EventFd:
       case FdKind::SignalFd:
       case FdKind::TimerFd:

@@ -32,6 +32,7 @@ struct ProcessImage {
     std::vector<uint8_t> bytes;
   };
   std::map<uint64_t, PipeContents> pipe_data;      // pipe_id -> size and buffered bytes
+  std::map<uint64_t, std::vector<std::vector<uint8_t>>> socket_data;  // inode -> queued messages
   MemoryMapRecord memory;
 };
 
@@ -52,8 +53,12 @@ struct LocalPipe {
 };
 using PipeSet = std::map<uint64_t, LocalPipe>;
 Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images);
+// The unix sockets of the image by inode: connected pairs made with socketpair() and
+// refilled with what was queued, listeners bound and listening, datagram sockets bound.
+using SocketSet = std::map<uint64_t, Fd>;
+Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images);
 Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
-                                            PipeSet& pipes);
+                                            PipeSet& pipes, SocketSet& sockets);
 void close_prepared(std::vector<PreparedFd>& fds);
 
 // stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its

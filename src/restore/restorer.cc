@@ -70,6 +70,27 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
         contents.bytes.assign(s.payload.begin() + sizeof head, s.payload.end());
         break;
       }
+      case SectionType::SocketData: {
+        struct {
+          uint64_t inode;
+          uint32_t count, zero;
+        } head;
+        if (s.payload.size() < sizeof head) return Error::corrupt("short SocketData section");
+        memcpy(&head, s.payload.data(), sizeof head);
+        auto& messages = image.socket_data[head.inode];
+        size_t at = sizeof head;
+        for (uint32_t i = 0; i < head.count; ++i) {
+          uint32_t len;
+          if (at + 4 > s.payload.size()) return Error::corrupt("SocketData runs past its section");
+          memcpy(&len, s.payload.data() + at, 4);
+          at += 4;
+          if (len > s.payload.size() - at) return Error::corrupt("SocketData runs past its section");
+          messages.emplace_back(s.payload.begin() + at, s.payload.begin() + at + len);
+          at += len;
+        }
+        if (at != s.payload.size()) return Error::corrupt("SocketData has trailing bytes");
+        break;
+      }
       case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
       default:
         return Error::corrupt(format("%s: unexpected %s section before the memory map", reader.name().c_str(), section_name(s.type)));
@@ -280,9 +301,10 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
   std::vector<const ProcessImage*> images;
   for (auto& p : procs) images.push_back(&p.image);
   PipeSet pipes = CR_TRY(make_pipes(images));
+  SocketSet sockets = CR_TRY(make_sockets(images));
   PreparedMap prepared;
   for (auto& p : procs) {
-    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes), "process %d", p.image.process.pid);
+    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes, sockets), "process %d", p.image.process.pid);
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
@@ -325,6 +347,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     CR_TRY(restore_session_and_group(*p.session, rec, options), "process %d", rec.pid);
   }
   pipes.clear();  // every end is held by the prepared fds now
+  sockets.clear();
   for (auto& p : procs) close_prepared(p.fds);
   SharedMemory shm = CR_TRY(make_shared_memory(images));
   shm.sock_local = sock_local.get();
