@@ -37,6 +37,7 @@ struct Options {
   int signal = 0;
   bool sync = true;
   Scope scope = Scope::Tree;
+  TracePolicy trace;
   unsigned timeout = 0;
   int verbose = 0;
   bool quiet = false;
@@ -71,13 +72,18 @@ void usage(FILE* out) {
           "  -q, --quiet           no messages on stderr\n"
           "  -h, -?, --help        this help\n"
           "  --version             print the version\n"
-          "Accepted for BLCR compatibility, no effect: --save-*, --ptraced-*, --ptracer-*, --kmsg-*\n",
+          "  --ptraced-error        fail (exit 56) if a process is traced by another (default)\n"
+          "  --ptraced-skip         leave traced processes out\n"
+          "  --ptraced-allow        as --ptraced-error: a process has only one tracer\n"
+          "  --ptracer-error        fail (exit 57) if a process traces another (default)\n"
+          "  --ptracer-skip         leave tracing processes out\n"
+          "Accepted for BLCR compatibility, no effect: --save-*, --kmsg-*\n",
           CREST_VERSION);
 }
 
 enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
-  kVersion, kIgnored,
+  kVersion, kIgnored, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
 };
 
 int parse(int argc, char** argv, Options& o) {
@@ -99,9 +105,9 @@ int parse(int argc, char** argv, Options& o) {
       {"time", required_argument, nullptr, 't'},
       {"save-exe", no_argument, nullptr, kIgnored}, {"save-private", no_argument, nullptr, kIgnored},
       {"save-shared", no_argument, nullptr, kIgnored}, {"save-all", no_argument, nullptr, kIgnored},
-      {"save-none", no_argument, nullptr, kIgnored}, {"ptraced-error", no_argument, nullptr, kIgnored},
-      {"ptraced-skip", no_argument, nullptr, kIgnored}, {"ptraced-allow", no_argument, nullptr, kIgnored},
-      {"ptracer-error", no_argument, nullptr, kIgnored}, {"ptracer-skip", no_argument, nullptr, kIgnored},
+      {"save-none", no_argument, nullptr, kIgnored}, {"ptraced-error", no_argument, nullptr, kPtracedError},
+      {"ptraced-skip", no_argument, nullptr, kPtracedSkip}, {"ptraced-allow", no_argument, nullptr, kPtracedAllow},
+      {"ptracer-error", no_argument, nullptr, kPtracerError}, {"ptracer-skip", no_argument, nullptr, kPtracerSkip},
       {"kmsg-none", no_argument, nullptr, kIgnored}, {"kmsg-error", no_argument, nullptr, kIgnored},
       {"kmsg-warning", no_argument, nullptr, kIgnored}, {nullptr, 0, nullptr, 0}};
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
@@ -150,6 +156,11 @@ int parse(int argc, char** argv, Options& o) {
         if (*end || v < 0) { fprintf(stderr, "cr_checkpoint: --time '%s' must be a number of seconds >= 0\n", optarg); return kExitUsage; }
         o.timeout = static_cast<unsigned>(v); break;
       }
+      case kPtracedError: o.trace.traced = PtracedPolicy::Error; break;
+      case kPtracedSkip: o.trace.traced = PtracedPolicy::Skip; break;
+      case kPtracedAllow: o.trace.traced = PtracedPolicy::Allow; break;
+      case kPtracerError: o.trace.tracer = PtracerPolicy::Error; break;
+      case kPtracerSkip: o.trace.tracer = PtracerPolicy::Skip; break;
       case kIgnored: break;
       default: usage(stderr); return kExitUsage;
     }
@@ -198,6 +209,7 @@ Result<int> run(const Options& o) {
   CheckpointOptions copt;
   copt.pid = o.pid;
   copt.scope = o.scope;
+  copt.trace_policy = o.trace;
   copt.after = o.after;
   copt.after_signal = o.signal;
   copt.progress = [&](uint64_t b) { progress.update(b); };

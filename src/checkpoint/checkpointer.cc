@@ -252,7 +252,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     }
   }
 
-  FrozenTree tree = CR_TRY(FrozenTree::freeze(opt.scope, opt.pid));
+  FrozenTree tree = CR_TRY(FrozenTree::freeze(opt.scope, opt.pid, opt.trace_policy));
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
   tree_rec.root = tree.processes()[0].pid();

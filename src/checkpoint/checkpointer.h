@@ -17,6 +17,7 @@ enum class AfterCheckpoint { Run, Signal, Kill };
 struct CheckpointOptions {
   pid_t pid = 0;
   Scope scope = Scope::Tree;  // BLCR's default: the process and its descendants
+  TracePolicy trace_policy;
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...

@@ -71,11 +71,45 @@ const char* scope_name(Scope s) {
   return "?";
 }
 
+// The tracer of pid (TracerPid in /proc/PID/status), 0 if none.
+pid_t tracer_of(pid_t pid) {
+  auto st = read_status(pid);
+  return st ? static_cast<pid_t>(std::strtol(st->get("TracerPid").c_str(), nullptr, 10)) : 0;
+}
+
+// Processes that pid traces.
+std::vector<pid_t> tracees_of(pid_t pid) {
+  std::vector<pid_t> out;
+  for (pid_t p : list_all_pids())
+    if (p != pid && tracer_of(p) == pid) out.push_back(p);
+  return out;
+}
+
 }  // namespace
 
-Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id) {
+Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id, TracePolicy policy) {
   FrozenTree tree;
   std::map<pid_t, ProcInfo> seen;
+  // ptrace gives a process one tracer: one traced by someone else cannot be frozen, and
+  // a tracer's tracees would come back untraced.
+  std::set<pid_t> skipped;
+  auto trace_check = [&](pid_t pid) -> Result<bool> {
+    pid_t tracer = tracer_of(pid);
+    if (tracer != 0 && tracer != getpid()) {
+      if (policy.traced == PtracedPolicy::Skip) return false;
+      return Error(ErrorKind::Unsupported, kErrPtraced, format("process %d is being traced by process %d%s", pid, tracer,
+                              policy.traced == PtracedPolicy::Allow
+                                  ? "; a process has one tracer, so crest cannot freeze it even with --ptraced-allow"
+                                  : " (--ptraced-skip leaves it out of the checkpoint)"));
+    }
+    auto tracees = tracees_of(pid);
+    if (!tracees.empty()) {
+      if (policy.tracer == PtracerPolicy::Skip) return false;
+      return Error(ErrorKind::Unsupported, kErrPtracer,
+                   format("process %d is tracing process %d (--ptracer-skip leaves it out of the checkpoint)", pid, tracees[0]));
+    }
+    return true;
+  };
   // Freeze what the scope holds; a member not yet frozen may fork, so scan again until
   // a scan finds nothing new.
   for (int round = 0;; ++round) {
@@ -85,6 +119,10 @@ Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id) {
       found = true;
       seen[p.pid] = p;
       if (p.state == 'Z') continue;  // a zombie: saved with its exit status
+      if (!CR_TRY(trace_check(p.pid))) {
+        skipped.insert(p.pid);
+        continue;
+      }
       auto fp = FrozenProcess::freeze(p.pid);
       if (!fp) {
         if (fp.error().kind() == ErrorKind::TraceeGone || fp.error().error_number() == ESRCH) {
@@ -105,6 +143,7 @@ Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id) {
     auto now = proc_info(pid);
     if (now) info = *now;
   }
+  for (pid_t p : skipped) seen.erase(p);
   for (auto& [pid, info] : seen)
     if (info.state == 'Z') {
       // Only a zombie whose parent is restored can be reaped after a restart.

@@ -16,6 +16,16 @@ namespace crest {
 // BLCR's scopes (CR_SCOPE_PROC, _TREE, _PGRP, _SESS).
 enum class Scope { Process, Tree, ProcessGroup, Session };
 
+// BLCR's --ptraced-error/-skip/-allow and --ptracer-error/-skip.
+enum class PtracedPolicy { Error, Skip, Allow };
+enum class PtracerPolicy { Error, Skip };
+struct TracePolicy {
+  PtracedPolicy traced = PtracedPolicy::Error;
+  PtracerPolicy tracer = PtracerPolicy::Error;
+};
+inline constexpr int kErrPtraced = 56;  // BLCR's CR_EPTRACED
+inline constexpr int kErrPtracer = 57;  // BLCR's CR_EPTRACER
+
 struct Zombie {
   pid_t pid, ppid;
   int wait_status;  // as waitpid() would report it
@@ -23,7 +33,7 @@ struct Zombie {
 
 class FrozenTree {
  public:
-  static Result<FrozenTree> freeze(Scope scope, pid_t id);
+  static Result<FrozenTree> freeze(Scope scope, pid_t id, TracePolicy policy = {});
 
   // Live processes: each parent before its children; top-level processes (parent not
   // in the scope) by start time, so processes()[0] is the eldest.
