@@ -9,6 +9,7 @@
 
 #include "base/fd.h"
 #include "checkpoint/dump_context.h"
+#include "checkpoint/page_pipeline.h"
 
 namespace crest {
 
@@ -122,7 +123,8 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
   Fd pagemap(::open(format("/proc/%d/pagemap", ctx.pid).c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
-  std::vector<uint8_t> buf(kMaxRunPages * page);
+  PagePipeline pipeline(ctx.writer, ctx.pid, 4, sizeof(PageRunHeader) + kMaxRunPages * page);
+  uint64_t queued = 0;
   for (const VmaRecord& v : map.vmas) {
     if (v.kind == VmaKind::SharedAnon) {
       // Shared memory seen through an earlier area (of this or another process) is saved
@@ -140,16 +142,20 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
       for (uint64_t a = start; a < end;) {
         uint64_t n = std::min<uint64_t>((end - a) / page, kMaxRunPages);
         if (ctx.cancelled && ctx.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
-        CR_TRY(ctx.tracee.read_memory(a, buf.data(), n * page));
+        std::vector<uint8_t>* buf = CR_TRY(pipeline.acquire());
         PageRunHeader h{a, n};
-        CR_TRY(ctx.writer.write_section(SectionType::MemoryPages, ctx.pid, {{&h, sizeof h}, {buf.data(), n * page}}));
+        memcpy(buf->data(), &h, sizeof h);
+        CR_TRY(ctx.tracee.read_memory(a, buf->data() + sizeof h, n * page));
+        size_t size = sizeof h + n * page;
+        pipeline.submit(buf, size, XXH3_64bits(buf->data(), size));
         ctx.pages_written += n;
-        if (ctx.progress) ctx.progress(ctx.writer.bytes_written());
+        queued += size;
+        if (ctx.progress) ctx.progress(queued);
         a += n * page;
       }
     }
   }
-  return {};
+  return pipeline.finish();
 }
 
 }  // namespace crest

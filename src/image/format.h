@@ -59,7 +59,8 @@ static_assert(sizeof(SectionHeader) == 32);
 struct TrailerRecord {
   uint64_t section_count;      // sections before the trailer
   uint64_t stream_bytes;       // bytes of the stream before the trailer's section header
-  uint64_t stream_checksum;    // XXH3-64 of those bytes
+  uint64_t stream_checksum;    // XXH3-64 of the image header and every section header before
+                               // the trailer (each section header holds its payload checksum)
 };
 static_assert(sizeof(TrailerRecord) == 24);
 

@@ -13,17 +13,17 @@ ImageReader::ImageReader(int fd, std::string name) : fd_(fd), name_(std::move(na
 }
 ImageReader::~ImageReader() { XXH3_freeState(stream_hash_); }
 
-Result<void> ImageReader::take(void* data, size_t size, const char* what) {
+Result<void> ImageReader::take(void* data, size_t size, const char* what, bool chain) {
   auto r = read_exact(fd_, data, size, what);
   if (!r) return r.error().context(format("%s at byte %llu", name_.c_str(), static_cast<unsigned long long>(offset_)));
-  XXH3_64bits_update(stream_hash_, data, size);
+  if (chain) XXH3_64bits_update(stream_hash_, data, size);  // headers only, as the writer
   offset_ += size;
   return {};
 }
 
 Result<ImageHeader> ImageReader::read_header() {
   ImageHeader h{};
-  CR_TRY(take(&h, sizeof h, "the image header"));
+  CR_TRY(take(&h, sizeof h, "the image header", true));
   if (memcmp(h.magic, kImageMagic, 8) != 0)
     return Error::corrupt(format("%s is not a crest image (bad magic at byte 0)", name_.c_str()));
   if (XXH3_64bits(&h, offsetof(ImageHeader, checksum)) != h.checksum)
@@ -51,7 +51,7 @@ Result<Section> ImageReader::next_section() {
   XXH3_freeState(before);
 
   SectionHeader h{};
-  CR_TRY(take(&h, sizeof h, "a section header"));
+  CR_TRY(take(&h, sizeof h, "a section header", true));
   if (h.magic != kSectionMagic || section_header_check(h) != h.header_check)
     return Error::corrupt(format("%s: corrupt section header at byte %llu (bad magic or header checksum)", name_.c_str(),
                                  static_cast<unsigned long long>(start)));
@@ -60,7 +60,7 @@ Result<Section> ImageReader::next_section() {
                                  static_cast<unsigned long long>(start), static_cast<unsigned long long>(h.length)));
   Section s{static_cast<SectionType>(h.type), h.owner, {}};
   s.payload.resize(h.length);
-  CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str()));
+  CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str(), false));
   if (XXH3_64bits(s.payload.data(), s.payload.size()) != h.payload_checksum)
     return Error::corrupt(format("%s: checksum mismatch in the %s section at byte %llu (%llu bytes): the image is corrupt",
                                  name_.c_str(), section_name(s.type), static_cast<unsigned long long>(start),
@@ -75,7 +75,7 @@ Result<Section> ImageReader::next_section() {
                                    static_cast<unsigned long long>(sections_), static_cast<unsigned long long>(t.stream_bytes),
                                    static_cast<unsigned long long>(start)));
     char end[8];
-    CR_TRY(take(end, sizeof end, "the end marker"));
+    CR_TRY(take(end, sizeof end, "the end marker", false));
     if (memcmp(end, kEndMagic, 8) != 0)
       return Error::corrupt(format("%s: image is corrupt: bad end marker at byte %llu", name_.c_str(),
                                    static_cast<unsigned long long>(offset_ - 8)));

@@ -38,7 +38,7 @@ class ImageReader {
   void switch_fd(int fd) { fd_ = fd; }
 
  private:
-  Result<void> take(void* data, size_t size, const char* what);
+  Result<void> take(void* data, size_t size, const char* what, bool chain);
   int fd_;
   std::string name_;
   XXH3_state_t* stream_hash_;

@@ -29,9 +29,12 @@ const char* section_name(SectionType t) {
 ImageWriter::ImageWriter(int fd) : fd_(fd), stream_hash_(XXH3_createState()) { XXH3_64bits_reset(stream_hash_); }
 ImageWriter::~ImageWriter() { XXH3_freeState(stream_hash_); }
 
-Result<void> ImageWriter::emit(const void* data, size_t size) {
+// `chain`: the bytes are a header, part of the trailer's checksum. Payloads are not: each
+// has its own checksum in its section header, which is chained, so the trailer still
+// covers every byte once, without hashing the payloads twice.
+Result<void> ImageWriter::emit(const void* data, size_t size, bool chain) {
   CR_TRY(write_all(fd_, data, size), "writing image");
-  XXH3_64bits_update(stream_hash_, data, size);
+  if (chain) XXH3_64bits_update(stream_hash_, data, size);
   bytes_ += size;
   return {};
 }
@@ -48,7 +51,7 @@ Result<void> ImageWriter::write_header() {
   strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
   strncpy(h.crest_version, CREST_VERSION, sizeof h.crest_version - 1);
   h.checksum = XXH3_64bits(&h, offsetof(ImageHeader, checksum));
-  return emit(&h, sizeof h);
+  return emit(&h, sizeof h, true);
 }
 
 uint32_t section_header_check(SectionHeader h) {
@@ -71,8 +74,23 @@ Result<void> ImageWriter::write_section(SectionType type, uint32_t owner,
   h.payload_checksum = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   h.header_check = section_header_check(h);
-  CR_TRY(emit(&h, sizeof h));
-  for (auto& [p, n] : parts) CR_TRY(emit(p, n));
+  CR_TRY(emit(&h, sizeof h, true));
+  for (auto& [p, n] : parts) CR_TRY(emit(p, n, false));
+  ++sections_;
+  return {};
+}
+
+Result<void> ImageWriter::write_section_prehashed(SectionType type, uint32_t owner, const void* payload, size_t size,
+                                                  uint64_t checksum) {
+  SectionHeader h{};
+  h.magic = kSectionMagic;
+  h.type = static_cast<uint32_t>(type);
+  h.owner = owner;
+  h.length = size;
+  h.payload_checksum = checksum;
+  h.header_check = section_header_check(h);
+  CR_TRY(emit(&h, sizeof h, true));
+  CR_TRY(emit(payload, size, false));
   ++sections_;
   return {};
 }
@@ -80,7 +98,7 @@ Result<void> ImageWriter::write_section(SectionType type, uint32_t owner,
 Result<void> ImageWriter::write_trailer() {
   TrailerRecord t{sections_, bytes_, XXH3_64bits_digest(stream_hash_)};
   CR_TRY(write_section(SectionType::Trailer, 0, {{&t, sizeof t}}));
-  return emit(kEndMagic, sizeof kEndMagic);
+  return emit(kEndMagic, sizeof kEndMagic, false);
 }
 
 }  // namespace crest

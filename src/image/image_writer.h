@@ -27,13 +27,16 @@ class ImageWriter {
     auto bytes = encode_record(record);
     return write_section(type, owner, {{bytes.data(), bytes.size()}});
   }
+  // A section whose payload checksum the caller computed (so that hashing can run on
+  // another thread than writing).
+  Result<void> write_section_prehashed(SectionType type, uint32_t owner, const void* payload, size_t size, uint64_t checksum);
   Result<void> write_trailer();
   uint64_t bytes_written() const { return bytes_; }
 
  private:
-  Result<void> emit(const void* data, size_t size);
+  Result<void> emit(const void* data, size_t size, bool chain);
   int fd_;
-  XXH3_state_t* stream_hash_;
+  XXH3_state_t* stream_hash_;  // over the image header and every section header
   uint64_t bytes_ = 0;
   uint64_t sections_ = 0;
 };

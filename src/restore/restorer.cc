@@ -279,8 +279,8 @@ Result<void> make_zombie(ZombieStub& z) {
     rlimit none{0, 0};
     prlimit(t.tid(), RLIMIT_CORE, &none, nullptr);
     CR_TRY(t.set_sigmask(0));
-    ::kill(t.tid(), WTERMSIG(z.wait_status));
-    return t.detach();
+    // It sits in its first signal-delivery stop: detaching with the signal delivers it.
+    return t.detach(WTERMSIG(z.wait_status));
   }
   auto regs = CR_TRY(t.get_regs());
   regs.rip = z.area;

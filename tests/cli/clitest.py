@@ -830,7 +830,8 @@ def image_sections(data):
 
 def reseal_image(data):
     """Recompute every checksum of an image whose header was edited: the header
-    checksum, and the trailer's stream checksum (which covers the header) with the
+    checksum, and the trailer's stream checksum (the chain over the image header
+    and every section header before the trailer, docs/image-format.md) with the
     trailer section's payload checksum and header check.  The result is a
     consistent image differing from the input only in the edited fields."""
     data = bytearray(data)
@@ -841,7 +842,10 @@ def reseal_image(data):
     count, stream_bytes, _ = struct.unpack_from("<QQQ", data, off + 32)
     if stream_bytes != off:
         raise ValueError(f"trailer stream_bytes {stream_bytes} != trailer offset {off}")
-    struct.pack_into("<QQQ", data, off + 32, count, stream_bytes, xxh3_64(data[:off]))
+    chain = bytes(data[:128])
+    for s_off, _, _ in image_sections(data)[:-1]:
+        chain += bytes(data[s_off:s_off + 32])
+    struct.pack_into("<QQQ", data, off + 32, count, stream_bytes, xxh3_64(chain))
     struct.pack_into("<Q", data, off + 24, xxh3_64(data[off + 32:off + 56]))
     struct.pack_into("<I", data, off + 12, 0)
     struct.pack_into("<I", data, off + 12, xxh3_64(data[off:off + 32]) & 0xFFFFFFFF)

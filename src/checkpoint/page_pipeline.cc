@@ -1,0 +1,81 @@
+#include "checkpoint/page_pipeline.h"
+
+namespace crest {
+
+PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size)
+    : writer_(writer), owner_(owner), storage_(buffers) {
+  for (auto& b : storage_) {
+    b.resize(buffer_size);
+    free_.push_back(&b);
+  }
+  sigset_t all;
+  sigfillset(&all);
+  for (int sync : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, sync);
+  pthread_sigmask(SIG_BLOCK, &all, &caller_mask_);
+  thread_ = std::thread([this] {
+    pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
+    run();
+  });
+}
+
+PagePipeline::~PagePipeline() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
+}
+
+void PagePipeline::run() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    Result<void> r;
+    bool failed;
+    {
+      std::lock_guard lock(mu_);
+      failed = error_.has_value();
+    }
+    if (!failed) r = writer_.write_section_prehashed(SectionType::MemoryPages, owner_, job.buf->data(), job.size, job.checksum);
+    {
+      std::lock_guard lock(mu_);
+      if (!r && !error_) error_ = r.error();
+      free_.push_back(job.buf);
+    }
+    cv_.notify_all();
+  }
+}
+
+Result<std::vector<uint8_t>*> PagePipeline::acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !free_.empty() || error_.has_value(); });
+  if (error_) return *error_;
+  auto* b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back({buf, size, checksum});
+  }
+  cv_.notify_all();
+}
+
+Result<void> PagePipeline::finish() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return (queue_.empty() && free_.size() == storage_.size()) || error_.has_value(); });
+  if (error_) return *error_;
+  return {};
+}
+
+}  // namespace crest

@@ -1,0 +1,58 @@
+// PagePipeline: reading target memory (and checksumming it) on the calling thread while a
+// writer thread writes the sections out, so the two copies overlap on two cores. A small
+// ring of buffers bounds cr_checkpoint's memory whatever the target's size.
+// While it runs, asynchronous signals go to the writer thread (the caller blocks them), so
+// that a signal such as the -t alarm interrupts a write blocked on a full pipe.
+#pragma once
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+#include "image/image_writer.h"
+
+namespace crest {
+
+class PagePipeline {
+ public:
+  PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size);
+  ~PagePipeline();
+  PagePipeline(const PagePipeline&) = delete;
+  PagePipeline& operator=(const PagePipeline&) = delete;
+
+  // A free buffer of buffer_size bytes; fails once the writer has failed.
+  Result<std::vector<uint8_t>*> acquire();
+  // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
+  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum);
+  // Waits until everything queued is written; the writer's error, if any.
+  Result<void> finish();
+
+ private:
+  struct Job {
+    std::vector<uint8_t>* buf;
+    size_t size;
+    uint64_t checksum;
+  };
+  void run();
+
+  ImageWriter& writer_;
+  uint32_t owner_;
+  std::vector<std::vector<uint8_t>> storage_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<uint8_t>*> free_;
+  std::deque<Job> queue_;
+  bool closing_ = false;
+  std::optional<Error> error_;
+  sigset_t caller_mask_;
+  std::thread thread_;
+};
+
+}  // namespace crest
