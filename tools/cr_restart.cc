@@ -1,5 +1,6 @@
 // cr_restart: BLCR's tool. Restores a process from an image, stays its parent, forwards
 // signals to it and exits as it exits (or dies of the signal that killed it).
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -187,6 +188,18 @@ int main(int argc, char** argv) {
   int early = parse(argc, argv, o);
   if (early >= 0) return early;
 
+  // The descriptors we were started with, before we open anything of our own.
+  std::vector<int> inherited;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    int self = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      int fd = atoi(e->d_name);
+      if (fd != self && fd != o.fd) inherited.push_back(fd);
+    }
+    closedir(d);
+  }
+
   Fd owned;
   int in = o.fd;
   std::string name = format("fd %d", o.fd);
@@ -220,6 +233,7 @@ int main(int argc, char** argv) {
   ropt.restore_sid = o.restore_sid;
   ropt.relocations = o.relocations;
   ropt.after_signal = o.signal;
+  ropt.inherited_fds = inherited;
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   auto pid = restore_process(ropt);
   progress.finish();

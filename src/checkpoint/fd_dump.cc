@@ -205,16 +205,46 @@ void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
   }
 }
 
+// Whether a process outside `inside` holds pipe `ino` open.
+bool held_outside(uint64_t ino, const std::set<pid_t>& inside) {
+  std::string want = format("pipe:[%llu]", static_cast<unsigned long long>(ino));
+  for (pid_t pid : list_all_pids()) {
+    if (inside.count(pid) || pid == getpid()) continue;
+    std::string dir = format("/proc/%d/fd", pid);
+    DIR* d = opendir(dir.c_str());
+    if (!d) continue;
+    bool found = false;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      auto target = read_link(dir + "/" + e->d_name);
+      if (target && *target == want) {
+        found = true;
+        break;
+      }
+    }
+    closedir(d);
+    if (found) return true;
+  }
+  return false;
+}
+
 void classify_pipes(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
   std::map<uint64_t, int> ends;  // pipe_id -> bit 1: a read end seen, bit 2: a write end seen
-  for (auto& [pid, table] : tables)
+  std::set<pid_t> inside;
+  for (auto& [pid, table] : tables) {
+    inside.insert(pid);
     for (const FdRecord& rec : table->fds)
       if (rec.kind == FdKind::Pipe) ends[rec.pipe_id] |= (rec.flags & O_ACCMODE) == O_RDONLY ? 1 : (rec.flags & O_ACCMODE) == O_WRONLY ? 2 : 3;
+  }
+  std::map<uint64_t, bool> outside;
+  for (auto& [id, seen] : ends)
+    if (seen != 3) outside[id] = held_outside(id, inside);
   for (auto& [pid, table] : tables)
     for (FdRecord& rec : table->fds)
-      if (rec.kind == FdKind::Pipe && ends[rec.pipe_id] != 3) {
-        // One end is outside the image: at restart it is connected to cr_restart's
-        // stdin/stdout (or fd of the same number), as BLCR did.
+      if (rec.kind == FdKind::Pipe && ends[rec.pipe_id] != 3 && outside[rec.pipe_id]) {
+        // The other end is held outside the image: at restart this end is connected to
+        // cr_restart's stdin/stdout (or fd of the same number), as BLCR did. A pipe whose
+        // other end is closed everywhere stays a pipe (restored with that end closed).
         rec.kind = FdKind::Inherited;
         rec.pipe_id = 0;
       }

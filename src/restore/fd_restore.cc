@@ -55,21 +55,25 @@ Result<Fd> recreate_deleted(const FdRecord& rec, const std::string& path, const 
   return reopened;
 }
 
-Result<Fd> open_terminal(const FdRecord& rec) {
+bool ours(const RestoreOptions& options, int fd) {
+  return std::find(options.inherited_fds.begin(), options.inherited_fds.end(), fd) != options.inherited_fds.end();
+}
+
+Result<Fd> open_terminal(const FdRecord& rec, const RestoreOptions& options) {
   // BLCR: terminal fds of the restored process are connected to cr_restart's terminal.
-  if (isatty(rec.fd)) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
+  if (ours(options, rec.fd) && isatty(rec.fd)) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
   for (int fd = 0; fd <= 2; ++fd)
-    if (isatty(fd)) return Fd(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (ours(options, fd) && isatty(fd)) return Fd(fcntl(fd, F_DUPFD_CLOEXEC, 0));
   Fd f(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
   if (f.valid()) return f;
   return Error::os(format("fd %d was a terminal (%s), and cr_restart has no terminal to connect it to", rec.fd, rec.path.c_str()), ENOTTY);
 }
 
-Result<Fd> open_inherited(const FdRecord& rec) {
-  if (fcntl(rec.fd, F_GETFD) >= 0) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
+Result<Fd> open_inherited(const FdRecord& rec, const RestoreOptions& options) {
+  if (ours(options, rec.fd)) return Fd(fcntl(rec.fd, F_DUPFD_CLOEXEC, 0));
   if (rec.path.rfind("pipe:", 0) == 0) {
     int stdio = (rec.flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
-    if (fcntl(stdio, F_GETFD) >= 0) return Fd(fcntl(stdio, F_DUPFD_CLOEXEC, 0));
+    if (ours(options, stdio)) return Fd(fcntl(stdio, F_DUPFD_CLOEXEC, 0));
   }
   return Error::os(format("fd %d was %s, which led outside the checkpointed process, and cr_restart has no fd %d to "
                           "put in its place", rec.fd, rec.path.c_str(), rec.fd), EBADF);
@@ -280,10 +284,10 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
         break;
       }
       case FdKind::Terminal:
-        f = open_terminal(rec);
+        f = open_terminal(rec, options);
         break;
       case FdKind::Inherited:
-        f = open_inherited(rec);
+        f = open_inherited(rec, options);
         break;
       case FdKind::Pipe:
         f = open_pipe_end(rec, pipes);

@@ -21,6 +21,9 @@ struct RestoreOptions {
   bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;  // OLD -> NEW prefixes
   int after_signal = 0;       // sent once the process runs (0 = none)
+  // The descriptors cr_restart was started with (not the image's): the only ones that
+  // may stand in for a terminal, pipe or socket that led outside the image.
+  std::vector<int> inherited_fds;
   std::function<void(uint64_t)> progress;
 };
 
