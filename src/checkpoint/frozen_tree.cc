@@ -125,8 +125,12 @@ Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id, TracePolicy policy)
       }
       auto fp = FrozenProcess::freeze(p.pid);
       if (!fp) {
-        if (fp.error().kind() == ErrorKind::TraceeGone || fp.error().error_number() == ESRCH) {
-          seen.erase(p.pid);  // exited meanwhile; a zombie now, found by the next scan
+        // Exited meanwhile (the kernel refuses to attach to an exiting task with EPERM):
+        // a zombie now, or gone; the next scan sees which.
+        auto now = proc_info(p.pid);
+        bool exiting = !now || now->state == 'Z' || now->state == 'X';
+        if (fp.error().kind() == ErrorKind::TraceeGone || fp.error().error_number() == ESRCH || exiting) {
+          seen.erase(p.pid);
           continue;
         }
         return fp.error().context(format("%s %d: member %d", scope_name(scope), id, p.pid));

@@ -428,7 +428,10 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   const int sock_at = socket_number(procs);
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);
   for (auto& p : procs) CR_TRY(release_area_and_set_cpu(p), "process %d", p.image.process.pid);
-  // Released children first, so that a parent that runs on finds them running.
+  // Zombies first (they die while their parents are still stopped, so nothing has run
+  // yet if this fails), then the live processes, children first, so that a parent that
+  // runs on finds them running.
+  for (ZombieStub& z : zombie_stubs) CR_TRY(make_zombie(z), "zombie %d", z.stub.tid());
   for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
     pid_t pid = it->stub->tid();
     if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
@@ -436,7 +439,6 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     for (Tracee& t : it->threads) CR_TRY(t.detach());
     CR_TRY(it->stub->detach());
   }
-  for (ZombieStub& z : zombie_stubs) CR_TRY(make_zombie(z));
   return procs[0].stub->tid();
 }
 
