@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -60,6 +61,19 @@ Result<FdInfo> read_fdinfo(pid_t pid, int fd, FdRecord& rec) {
   return info;
 }
 
+// A periodic timerfd that expired counts its overruns only when read or queried:
+// timerfd_gettime() on a duplicate folds them into the pending expirations and re-arms
+// the timer (as the program's own next read would), so fdinfo then shows both right.
+Result<void> settle_timerfd(pid_t pid, int fd) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return Error::os(format("pidfd_open(%d)", pid));
+  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!dup.valid()) return Error::os("pidfd_getfd");
+  itimerspec cur{};
+  if (timerfd_gettime(dup.get(), &cur) != 0) return Error::os("timerfd_gettime");
+  return {};
+}
+
 // eventfd, signalfd, timerfd and epoll, from what fdinfo shows of them.
 Result<void> classify_anon_inode(const FdInfo& info, const std::string& target, FdRecord& rec) {
   if (target == "anon_inode:[eventfd]") {
@@ -114,6 +128,7 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
     if (!target) continue;  // closed meanwhile (cannot happen while frozen, but harmless)
     struct stat st {};
     if (stat(link.c_str(), &st) != 0) return Error::os(format("stat of fd %d (%s)", fd, target->c_str()));
+    if (*target == "anon_inode:[timerfd]") CR_TRY(settle_timerfd(pid, fd), "fd %d", fd);
     FdInfo info = CR_TRY(read_fdinfo(pid, fd, rec), "fd %d", fd);
     rec.path = *target;
     rec.size = st.st_size;
@@ -124,6 +139,7 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
     if (S_ISREG(st.st_mode)) {
       if (deleted && st.st_nlink == 0) {
         rec.kind = FdKind::Deleted;
+        rec.params = {st.st_ino};  // to match a shared mapping of the same file
         rec.path.resize(rec.path.size() - strlen(deleted_suffix));
       } else {
         rec.kind = FdKind::Regular;
@@ -322,8 +338,8 @@ Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tab
                                          rec.fd, info.pending_connections));
       if (info.state != kEstablished && info.state != kListen && info.state != kClose)
         return Error::unsupported(format("process %d, fd %d: unix socket in state %d", pid, rec.fd, info.state));
-      if (info.state == kEstablished && !info.peer)
-        return Error::unsupported(format("process %d, fd %d: connected unix socket whose peer is gone", pid, rec.fd));
+      // A connected socket whose peer was closed keeps what was queued for it: restored as
+      // one end of a new pair whose other end is closed after refilling.
       rec.params = {static_cast<uint64_t>(info.type), static_cast<uint64_t>(info.state), ino, info.peer, info.wqueue};
       rec.path = info.name;
     }

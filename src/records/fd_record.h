@@ -9,7 +9,8 @@ namespace crest {
 
 enum class FdKind : uint8_t {
   Regular = 1,     // path, flags, offset
-  Deleted = 2,     // regular file unlinked while open; contents in a FileData section
+  Deleted = 2,     // regular file unlinked while open (or memfd); contents in a FileData section;
+                   // params: [inode] (a shared mapping of the same inode maps the same file)
   Directory = 3,   // path, flags
   Device = 4,      // character device reopened by path (/dev/null, /dev/urandom...)
   Terminal = 5,    // a tty: reconnected to cr_restart's terminal

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -113,7 +114,7 @@ Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t a
   return s;
 }
 
-Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images) {
+Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images, const std::map<uint64_t, int>& deleted_files) {
   std::map<uint64_t, std::pair<int, uint64_t>> uses;  // object_id -> areas, size
   for (const ProcessImage* image : images)
     for (const VmaRecord& v : image->memory.vmas)
@@ -124,6 +125,18 @@ Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& 
       }
   SharedMemory shm;
   for (auto& [id, use] : uses) {
+    auto file = deleted_files.find(id);
+    if (file != deleted_files.end()) {
+      // Also open as an fd (a memfd, or a deleted file): map that very file.
+      Fd fd(fcntl(file->second, F_DUPFD_CLOEXEC, 0));
+      if (!fd.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+      struct stat st {};
+      if (fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < use.second &&
+          ftruncate(fd.get(), static_cast<off_t>(use.second)) != 0)
+        return Error::os("ftruncate of a shared file");
+      shm.objects.emplace(id, std::move(fd));
+      continue;
+    }
     if (use.first < 2) continue;  // one area: a fresh MAP_SHARED|MAP_ANONYMOUS does
     Fd fd(memfd_create("crest-shared", MFD_CLOEXEC));
     if (!fd.valid()) return Error::os("memfd_create");

@@ -3,6 +3,7 @@
 // dup2()s them into place.
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -39,8 +40,15 @@ Result<Fd> open_regular(const FdRecord& rec, const std::string& path) {
 // A deleted-but-open file comes back as an unlinked file with the saved contents, created
 // in its original directory when that still exists (else in /tmp).
 Result<Fd> recreate_deleted(const FdRecord& rec, const std::string& path, const std::vector<uint8_t>& data) {
+  if (path.rfind("/memfd:", 0) == 0) {
+    // A memfd comes back as a memfd of the same name.
+    Fd mem(memfd_create(path.substr(7).c_str(), MFD_CLOEXEC));
+    if (!mem.valid()) return Error::os(format("fd %d: memfd_create", rec.fd));
+    CR_TRY(write_all(mem.get(), data.data(), data.size()), "fd %d: restoring memfd %s", rec.fd, path.c_str());
+    return open_regular(rec, format("/proc/self/fd/%d", mem.get()));
+  }
   std::string dir = path.substr(0, path.rfind('/'));
-  if (dir.empty()) dir = "/";
+  if (dir.empty()) dir = "/tmp";
   std::string name = format("%s/.crest-deleted-%d-%d", dir.c_str(), getpid(), rec.fd);
   Fd tmp(::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!tmp.valid()) {
@@ -159,6 +167,9 @@ Result<Fd> make_anon_file(const FdRecord& rec) {
       if (!f.valid()) break;
       itimerspec its{{static_cast<time_t>(rec.params[4]), static_cast<long>(rec.params[5])},
                      {static_cast<time_t>(rec.params[2]), static_cast<long>(rec.params[3])}};
+      // A periodic timer that expired reads 0 until the expiration is read (the kernel
+      // re-arms it then): arm it for the next period; the expiration is in `ticks`.
+      if (!its.it_value.tv_sec && !its.it_value.tv_nsec) its.it_value = its.it_interval;
       if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(f.get(), 0, &its, nullptr) != 0)
         return Error::os(format("fd %d: timerfd_settime", rec.fd));
       uint64_t ticks = rec.params[1];
@@ -191,17 +202,19 @@ Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
     for (auto& [ino, messages] : image->socket_data) queued[ino] = &messages;
   }
   SocketSet out;
+  std::map<uint64_t, Fd> closed_peers;  // socket inode -> the other end, for a peer that is gone
   constexpr uint64_t kEstablished = 1, kListen = 10;
   for (auto& [ino, rec] : records) {
     if (out.count(ino)) continue;
     int type = static_cast<int>(rec->params[0]);
     uint64_t state = rec->params[1], peer = rec->params[3];
     if (state == kEstablished) {
-      if (!records.count(peer)) return Error::corrupt(format("fd %d: socket peer %llu is not in the image", rec->fd, (unsigned long long)peer));
+      if (peer && !records.count(peer)) return Error::corrupt(format("fd %d: socket peer %llu is not in the image", rec->fd, (unsigned long long)peer));
       int sv[2];
       if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return Error::os(format("fd %d: socketpair", rec->fd));
       out[ino] = Fd(sv[0]);
-      out[peer] = Fd(sv[1]);
+      if (peer) out[peer] = Fd(sv[1]);
+      else closed_peers[ino] = Fd(sv[1]);  // refilled below, then closed: the peer is gone
       continue;
     }
     Fd s(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
@@ -227,12 +240,17 @@ Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
   for (auto& [ino, messages] : queued) {
     auto rec = records.find(ino);
     if (rec == records.end()) return Error::corrupt("queued socket data for a socket not in the image");
-    auto sender = out.find(rec->second->params[3]);
-    if (sender == out.end()) return Error::corrupt("queued socket data for a socket without a peer");
+    int sender = -1;
+    if (uint64_t peer = rec->second->params[3]) {
+      if (auto it = out.find(peer); it != out.end()) sender = it->second.get();
+    } else if (auto it = closed_peers.find(ino); it != closed_peers.end()) {
+      sender = it->second.get();
+    }
+    if (sender < 0) return Error::corrupt("queued socket data for a socket without a peer");
     for (auto& m : *messages) {
       if (rec->second->params[0] == SOCK_STREAM) {
-        CR_TRY(write_all(sender->second.get(), m.data(), m.size()), "refilling socket of fd %d", rec->second->fd);
-      } else if (send(sender->second.get(), m.data(), m.size(), MSG_DONTWAIT) != static_cast<ssize_t>(m.size())) {
+        CR_TRY(write_all(sender, m.data(), m.size()), "refilling socket of fd %d", rec->second->fd);
+      } else if (send(sender, m.data(), m.size(), MSG_DONTWAIT) != static_cast<ssize_t>(m.size())) {
         return Error::os(format("refilling socket of fd %d", rec->second->fd));
       }
     }

@@ -85,7 +85,8 @@ struct SharedMemory {
   int sock_local = -1, sock_remote = -1;
   std::map<uint64_t, Fd> objects;  // object_id -> memfd
 };
-Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images);
+// `deleted_files`: inode -> our fd of each deleted file or memfd the image reopened.
+Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images, const std::map<uint64_t, int>& deleted_files);
 Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options, SharedMemory& shm);
 // Reads MemoryPages sections up to and including the trailer, writing each into the stub
 // of the process that owns it.

@@ -348,8 +348,15 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
   }
   pipes.clear();  // every end is held by the prepared fds now
   sockets.clear();
+  std::map<uint64_t, int> deleted_files;
+  for (auto& p : procs)
+    for (const FdRecord& rec : p.image.fds.fds)
+      if (rec.kind == FdKind::Deleted && rec.params.size() == 1) {
+        auto local = prepared.find({p.image.process.pid, rec.fd});
+        if (local != prepared.end()) deleted_files.emplace(rec.params[0], local->second);
+      }
+  SharedMemory shm = CR_TRY(make_shared_memory(images, deleted_files));
   for (auto& p : procs) close_prepared(p.fds);
-  SharedMemory shm = CR_TRY(make_shared_memory(images));
   shm.sock_local = sock_local.get();
   shm.sock_remote = sock_at;
   for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options, shm), "process %d", p.image.process.pid);
