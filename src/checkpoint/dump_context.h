@@ -56,7 +56,12 @@ struct UnixSocketInfo {
 };
 // Every unix socket of this network namespace, by inode.
 Result<std::map<uint64_t, UnixSocketInfo>> read_unix_sockets();
-// The messages queued for reading on fd of pid (one element for a stream socket).
-Result<std::vector<std::vector<uint8_t>>> peek_socket_queue(pid_t pid, int fd, int type);
+// The messages queued for reading on fd of pid (one element for a stream socket), with
+// the sender's bound name for datagrams (empty if unnamed).
+struct QueuedMessage {
+  std::vector<uint8_t> bytes;
+  std::string sender;
+};
+Result<std::vector<QueuedMessage>> peek_socket_queue(pid_t pid, int fd, int type);
 
 }  // namespace crest

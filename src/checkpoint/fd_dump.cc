@@ -342,6 +342,7 @@ Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tab
       // one end of a new pair whose other end is closed after refilling.
       rec.params = {static_cast<uint64_t>(info.type), static_cast<uint64_t>(info.state), ino, info.peer, info.wqueue};
       rec.path = info.name;
+      if (!rec.path.empty() && rec.path[0] != '\0') rec.path = rec.path.c_str();  // a path: up to its NUL
     }
   return {};
 }
@@ -359,9 +360,11 @@ Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std
     } head{rec.params[2], static_cast<uint32_t>(messages.size()), 0};
     payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&head), reinterpret_cast<uint8_t*>(&head) + sizeof head);
     for (auto& m : messages) {
-      uint32_t len = m.size();
+      uint32_t len = m.bytes.size(), name_len = m.sender.size();
       payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&len), reinterpret_cast<uint8_t*>(&len) + 4);
-      payload.insert(payload.end(), m.begin(), m.end());
+      payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&name_len), reinterpret_cast<uint8_t*>(&name_len) + 4);
+      payload.insert(payload.end(), m.sender.begin(), m.sender.end());
+      payload.insert(payload.end(), m.bytes.begin(), m.bytes.end());
     }
     CR_TRY(ctx.writer.write_section(SectionType::SocketData, ctx.pid, {{payload.data(), payload.size()}}));
   }

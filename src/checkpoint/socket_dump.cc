@@ -69,27 +69,40 @@ Result<std::map<uint64_t, UnixSocketInfo>> read_unix_sockets() {
   }
 }
 
-Result<std::vector<std::vector<uint8_t>>> peek_socket_queue(pid_t pid, int fd, int type) {
+Result<std::vector<QueuedMessage>> peek_socket_queue(pid_t pid, int fd, int type) {
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) return Error::os(format("pidfd_open(%d)", pid));
   Fd sock(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
   if (!sock.valid()) return Error::os(format("pidfd_getfd of fd %d", fd));
-  std::vector<std::vector<uint8_t>> messages;
+  std::vector<QueuedMessage> messages;
   std::vector<uint8_t> buf(1 << 20);
   if (type == SOCK_STREAM) {
     ssize_t n = recv(sock.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) messages.emplace_back(buf.begin(), buf.begin() + n);
+    if (n > 0) messages.push_back({std::vector<uint8_t>(buf.begin(), buf.begin() + n), {}});
     return messages;
   }
-  // Datagrams keep their boundaries: walk the queue with a peek offset, then put the
-  // offset back to "off".
+  // Datagrams keep their boundaries and their senders: walk the queue with a peek
+  // offset, then put the offset back to "off".
   int off = 0;
   if (setsockopt(sock.get(), SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off) != 0) return Error::os("SO_PEEK_OFF");
   for (int i = 0; i < 100000; ++i) {
-    ssize_t n = recv(sock.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+    sockaddr_un from{};
+    iovec iov{buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    ssize_t n = recvmsg(sock.get(), &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) break;
     if (static_cast<size_t>(n) > buf.size()) return Error::unsupported("a queued datagram larger than 1 MiB");
-    messages.emplace_back(buf.begin(), buf.begin() + n);
+    std::string sender;
+    if (msg.msg_namelen > offsetof(sockaddr_un, sun_path)) {
+      size_t len = msg.msg_namelen - offsetof(sockaddr_un, sun_path);
+      sender.assign(from.sun_path, len);
+      if (!sender.empty() && sender[0] != '\0') sender = sender.c_str();  // drop the trailing NUL
+    }
+    messages.push_back({std::vector<uint8_t>(buf.begin(), buf.begin() + n), sender});
   }
   off = -1;
   setsockopt(sock.get(), SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);

@@ -23,7 +23,8 @@ enum class SectionType : uint32_t {
   FileData = 7,     // contents of a deleted-but-open file: u32 fd index, then bytes
   ProcessTree = 8,  // ProcessTreeRecord
   PipeData = 9,     // u64 pipe_id, u32 pipe size, u32 0, then the bytes buffered in the pipe
-  SocketData = 10,  // u64 inode, u32 message count, u32 0, then per message: u32 length, bytes
+  SocketData = 10,  // u64 inode, u32 message count, u32 0, then per message: u32 length,
+                    // u32 sender name length, sender name, bytes
   Trailer = 0xFFFF,
 };
 

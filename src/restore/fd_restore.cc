@@ -190,9 +190,27 @@ Result<Fd> make_anon_file(const FdRecord& rec) {
 
 }  // namespace
 
+namespace {
+
+sockaddr_un unix_address(const std::string& name, socklen_t& len) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, name.data(), std::min(name.size(), sizeof addr.sun_path - 1));
+  len = offsetof(sockaddr_un, sun_path) + name.size() + (name[0] == '\0' ? 0 : 1);
+  return addr;
+}
+
+}  // namespace
+
+// Order: sockets that are each other's peer (socketpair, accepted connections) as one
+// new pair; every other socket made and bound to its name (a stale socket file of the
+// old process is replaced), listeners listening; then the one-way connections
+// (datagram sockets connect()ed to a bound one); last the queues, each message sent
+// again from its sender when the sender is in the image, otherwise from an unnamed
+// socket (the sender's address is then lost).
 Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
   std::map<uint64_t, const FdRecord*> records;
-  std::map<uint64_t, const std::vector<std::vector<uint8_t>>*> queued;
+  std::map<uint64_t, const std::vector<ProcessImage::QueuedMessage>*> queued;
   for (const ProcessImage* image : images) {
     for (const FdRecord& rec : image->fds.fds)
       if (rec.kind == FdKind::UnixSocket) {
@@ -203,13 +221,21 @@ Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
   }
   SocketSet out;
   std::map<uint64_t, Fd> closed_peers;  // socket inode -> the other end, for a peer that is gone
+  std::map<std::string, uint64_t> by_name;
   constexpr uint64_t kEstablished = 1, kListen = 10;
+  auto peer_of = [&](uint64_t ino) -> uint64_t {
+    auto it = records.find(ino);
+    return it == records.end() ? 0 : it->second->params[3];
+  };
   for (auto& [ino, rec] : records) {
     if (out.count(ino)) continue;
     int type = static_cast<int>(rec->params[0]);
     uint64_t state = rec->params[1], peer = rec->params[3];
-    if (state == kEstablished) {
-      if (peer && !records.count(peer)) return Error::corrupt(format("fd %d: socket peer %llu is not in the image", rec->fd, (unsigned long long)peer));
+    bool mutual = peer && peer_of(peer) == ino;
+    // (The kernel marks a datagram socket that another one connect()ed to as established
+    // too, with no peer of its own: a named one is restored bound, like any other.)
+    bool peer_gone = state == kEstablished && !peer && !(type == SOCK_DGRAM && !rec->path.empty());
+    if (mutual || peer_gone) {
       int sv[2];
       if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) return Error::os(format("fd %d: socketpair", rec->fd));
       out[ino] = Fd(sv[0]);
@@ -217,42 +243,72 @@ Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
       else closed_peers[ino] = Fd(sv[1]);  // refilled below, then closed: the peer is gone
       continue;
     }
+    if (state == kEstablished && peer && !records.count(peer))
+      return Error::corrupt(format("fd %d: socket peer %llu is not in the image", rec->fd, (unsigned long long)peer));
     Fd s(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!s.valid()) return Error::os(format("fd %d: socket", rec->fd));
     if (!rec->path.empty()) {
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      if (rec->path.size() >= sizeof addr.sun_path) return Error::corrupt("socket name too long");
-      memcpy(addr.sun_path, rec->path.data(), rec->path.size());
+      if (rec->path.size() >= sizeof(sockaddr_un::sun_path)) return Error::corrupt("socket name too long");
       if (rec->path[0] != '\0') {
         struct stat st {};
         if (lstat(rec->path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(rec->path.c_str());  // the old one's
       }
-      socklen_t len = offsetof(sockaddr_un, sun_path) + rec->path.size() + (rec->path[0] == '\0' ? 0 : 1);
+      socklen_t len;
+      sockaddr_un addr = unix_address(rec->path, len);
       if (bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
         return Error::os(format("fd %d: binding unix socket %s", rec->fd, rec->path.c_str()));
+      by_name[rec->path] = ino;
     }
     if (state == kListen && listen(s.get(), static_cast<int>(rec->params[4])) != 0)
       return Error::os(format("fd %d: listen on %s", rec->fd, rec->path.c_str()));
     out[ino] = std::move(s);
   }
-  // What was queued for reading on a socket is sent again from its peer.
+  // One-way connections: connect() to the peer's name, now that it is bound.
+  for (auto& [ino, rec] : records) {
+    uint64_t peer = rec->params[3];
+    if (rec->params[1] != kEstablished || !peer || peer_of(peer) == ino) continue;
+    const FdRecord* target = records[peer];
+    if (target->path.empty())
+      return Error::unsupported(format("fd %d: connected to an unnamed socket that is not connected back", rec->fd));
+    socklen_t len;
+    sockaddr_un addr = unix_address(target->path, len);
+    if (connect(out[ino].get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+      return Error::os(format("fd %d: connecting to %s", rec->fd, target->path.c_str()));
+  }
+  // The queues, refilled in order.
+  Fd anonymous;
   for (auto& [ino, messages] : queued) {
     auto rec = records.find(ino);
     if (rec == records.end()) return Error::corrupt("queued socket data for a socket not in the image");
-    int sender = -1;
-    if (uint64_t peer = rec->second->params[3]) {
-      if (auto it = out.find(peer); it != out.end()) sender = it->second.get();
-    } else if (auto it = closed_peers.find(ino); it != closed_peers.end()) {
-      sender = it->second.get();
-    }
-    if (sender < 0) return Error::corrupt("queued socket data for a socket without a peer");
+    const FdRecord& r = *rec->second;
+    uint64_t peer = r.params[3];
+    bool paired = (peer && peer_of(peer) == ino) ||
+                  (r.params[1] == kEstablished && !peer && !(r.params[0] == SOCK_DGRAM && !r.path.empty()));
     for (auto& m : *messages) {
-      if (rec->second->params[0] == SOCK_STREAM) {
-        CR_TRY(write_all(sender, m.data(), m.size()), "refilling socket of fd %d", rec->second->fd);
-      } else if (send(sender, m.data(), m.size(), MSG_DONTWAIT) != static_cast<ssize_t>(m.size())) {
-        return Error::os(format("refilling socket of fd %d", rec->second->fd));
+      int sender = -1;
+      if (paired) {
+        sender = peer ? out[peer].get() : closed_peers[ino].get();
+      } else if (auto named = by_name.find(m.sender); !m.sender.empty() && named != by_name.end()) {
+        sender = out[named->second].get();
+      } else {
+        if (!anonymous.valid()) anonymous = Fd(socket(AF_UNIX, static_cast<int>(r.params[0]) | SOCK_CLOEXEC, 0));
+        sender = anonymous.get();
       }
+      if (r.params[0] == SOCK_STREAM) {
+        CR_TRY(write_all(sender, m.bytes.data(), m.bytes.size()), "refilling socket of fd %d", r.fd);
+        continue;
+      }
+      ssize_t n;
+      if (paired) {
+        n = send(sender, m.bytes.data(), m.bytes.size(), MSG_DONTWAIT);
+      } else {
+        if (r.path.empty())
+          return Error::unsupported(format("fd %d: datagrams queued on an unnamed, unpaired socket", r.fd));
+        socklen_t len;
+        sockaddr_un addr = unix_address(r.path, len);
+        n = sendto(sender, m.bytes.data(), m.bytes.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), len);
+      }
+      if (n != static_cast<ssize_t>(m.bytes.size())) return Error::os(format("refilling socket of fd %d", r.fd));
     }
   }
   return out;

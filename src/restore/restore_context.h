@@ -32,7 +32,11 @@ struct ProcessImage {
     std::vector<uint8_t> bytes;
   };
   std::map<uint64_t, PipeContents> pipe_data;      // pipe_id -> size and buffered bytes
-  std::map<uint64_t, std::vector<std::vector<uint8_t>>> socket_data;  // inode -> queued messages
+  struct QueuedMessage {
+    std::vector<uint8_t> bytes;
+    std::string sender;  // bound name of a datagram's sender, empty if unnamed
+  };
+  std::map<uint64_t, std::vector<QueuedMessage>> socket_data;  // inode -> queued messages
   MemoryMapRecord memory;
 };
 

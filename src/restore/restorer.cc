@@ -80,13 +80,19 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
         auto& messages = image.socket_data[head.inode];
         size_t at = sizeof head;
         for (uint32_t i = 0; i < head.count; ++i) {
-          uint32_t len;
-          if (at + 4 > s.payload.size()) return Error::corrupt("SocketData runs past its section");
+          uint32_t len, name_len;
+          if (at + 8 > s.payload.size()) return Error::corrupt("SocketData runs past its section");
           memcpy(&len, s.payload.data() + at, 4);
-          at += 4;
-          if (len > s.payload.size() - at) return Error::corrupt("SocketData runs past its section");
-          messages.emplace_back(s.payload.begin() + at, s.payload.begin() + at + len);
+          memcpy(&name_len, s.payload.data() + at + 4, 4);
+          at += 8;
+          if (name_len > s.payload.size() - at || len > s.payload.size() - at - name_len)
+            return Error::corrupt("SocketData runs past its section");
+          ProcessImage::QueuedMessage m;
+          m.sender.assign(reinterpret_cast<const char*>(s.payload.data() + at), name_len);
+          at += name_len;
+          m.bytes.assign(s.payload.begin() + at, s.payload.begin() + at + len);
           at += len;
+          messages.push_back(std::move(m));
         }
         if (at != s.payload.size()) return Error::corrupt("SocketData has trailing bytes");
         break;
