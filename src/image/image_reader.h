@@ -36,10 +36,13 @@ class ImageReader {
   const std::string& name() const { return name_; }
   // Continue reading from another descriptor holding the rest of the same stream.
   void switch_fd(int fd) { fd_ = fd; }
+  // Reads give up once `fd` is readable (see PagePrefetcher).
+  void set_cancel_fd(int fd) { cancel_fd_ = fd; }
 
  private:
   Result<void> take(void* data, size_t size, const char* what, bool chain);
   int fd_;
+  int cancel_fd_ = -1;
   std::string name_;
   XXH3_state_t* stream_hash_;
   uint64_t offset_ = 0;

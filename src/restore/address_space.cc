@@ -16,7 +16,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 
 #include "restore/restore_context.h"
@@ -212,12 +218,69 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
   return {};
 }
 
+namespace {
+
+// Reads (and verifies) the next sections on its own thread while the caller writes the
+// previous ones into the stubs, so that reading the image and filling memory overlap.
+// At most kDepth sections wait in memory. Stopping it early wakes a blocked read.
+class SectionPrefetcher {
+ public:
+  explicit SectionPrefetcher(ImageReader& reader) : reader_(reader), stop_(eventfd(0, EFD_CLOEXEC)) {
+    reader_.set_cancel_fd(stop_.get());
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SectionPrefetcher() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
+    cv_.notify_all();
+    thread_.join();
+    reader_.set_cancel_fd(-1);
+  }
+  Result<Section> next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty(); });
+    Result<Section> s = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return s;
+  }
+
+ private:
+  static constexpr size_t kDepth = 3;
+  void run() {
+    for (;;) {
+      Result<Section> s = reader_.next_section();
+      bool last = !s || s->type == SectionType::Trailer;
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return queue_.size() < kDepth || stopping_; });
+      if (stopping_) return;
+      queue_.push_back(std::move(s));
+      cv_.notify_all();
+      if (last) return;
+    }
+  }
+  ImageReader& reader_;
+  Fd stop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Result<Section>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
                          const RestoreOptions& options) {
   uint64_t page = sysconf(_SC_PAGESIZE);
   uint64_t bytes = 0;
+  SectionPrefetcher prefetch(reader);
   for (;;) {
-    Section sec = CR_TRY(reader.next_section());
+    Section sec = CR_TRY(prefetch.next());
     if (sec.type == SectionType::Trailer) return {};
     if (sec.type != SectionType::MemoryPages)
       return Error::corrupt(format("%s: unexpected %s section among the memory pages", reader.name().c_str(), section_name(sec.type)));

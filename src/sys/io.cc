@@ -1,6 +1,7 @@
 #include "sys/io.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -21,10 +22,18 @@ Result<void> write_all(int fd, const void* data, size_t size) {
   return {};
 }
 
-Result<void> read_exact(int fd, void* data, size_t size, const char* what) {
+Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel) {
   auto* p = static_cast<char*>(data);
   size_t got = 0;
   while (got < size) {
+    if (cancel >= 0) {
+      pollfd fds[2] = {{fd, POLLIN, 0}, {cancel, POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return Error::os("poll");
+      }
+      if (fds[1].revents) return Error::os(format("reading %s: cancelled", what), ECANCELED);
+    }
     ssize_t n = ::read(fd, p + got, size - got);
     if (n < 0) {
       if (errno == EINTR) continue;

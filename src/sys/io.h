@@ -12,7 +12,8 @@ namespace crest {
 
 Result<void> write_all(int fd, const void* data, size_t size);
 // Reads exactly `size` bytes; a short stream is an error of kind CorruptImage ("truncated").
-Result<void> read_exact(int fd, void* data, size_t size, const char* what);
+// With `cancel` >= 0, waits with poll() and gives up (ECANCELED) once `cancel` is readable.
+Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel = -1);
 Result<std::string> read_text_file(const std::string& path);
 Result<std::string> read_link(const std::string& path);
 

@@ -1,0 +1,123 @@
+// This machine's floors, to compare crest with: what a plain program needs to move the same
+// bytes. Each prints the seconds of its timed part on stdout (CLOCK_MONOTONIC).
+//
+//   floor dump FILE BYTES   touch BYTES of anonymous memory (untimed), then, timed: create
+//                           FILE.tmp, write the memory with 8 MiB write()s, fsync it, rename
+//                           it to FILE, fsync the directory (what cr_checkpoint --sync does
+//                           with its image)
+//   floor restore FILE      timed: open FILE, map fresh anonymous memory of its size, read
+//                           the file into it with 8 MiB read()s, close
+//   floor memcpy BYTES      touch two buffers of BYTES (untimed), then, timed: one memcpy
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (8u << 20)
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die(const char* what) {
+  fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static char* touched(size_t bytes) {
+  if (bytes == 0) return NULL;
+  uint64_t* p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  for (size_t i = 0; i < bytes / 8; ++i) p[i] = (i * 0x9E3779B97F4A7C15ull) | 1;  // no zero page
+  return (char*)p;
+}
+
+static void dump(const char* file, size_t bytes) {
+  char* mem = touched(bytes);
+  char tmp[4096], dirbuf[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", file);
+  snprintf(dirbuf, sizeof dirbuf, "%s", file);
+  const char* dir = dirname(dirbuf);
+  double t0 = now();
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0400);
+  if (fd < 0) die("open");
+  for (size_t off = 0; off < bytes;) {
+    size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
+    ssize_t w = write(fd, mem + off, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0) die("fsync");
+  if (close(fd) != 0) die("close");
+  if (rename(tmp, file) != 0) die("rename");
+  int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) die("open dir");
+  fsync(d);
+  close(d);
+  double t1 = now();
+  printf("%.9f\n", t1 - t0);
+}
+
+static void restore(const char* file) {
+  double t0 = now();
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open");
+  struct stat st;
+  if (fstat(fd, &st) != 0) die("fstat");
+  size_t bytes = (size_t)st.st_size;
+  char* mem = NULL;
+  if (bytes) {
+    mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) die("mmap");
+  }
+  for (size_t off = 0; off < bytes;) {
+    size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
+    ssize_t r = read(fd, mem + off, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    if (r == 0) break;
+    off += (size_t)r;
+  }
+  close(fd);
+  double t1 = now();
+  printf("%.9f\n", t1 - t0);
+}
+
+static void copy(size_t bytes) {
+  char* src = touched(bytes);
+  char* dst = touched(bytes);
+  double t0 = now();
+  memcpy(dst, src, bytes);
+  double t1 = now();
+  if (bytes && dst[bytes - 1] != src[bytes - 1]) return;  // keep the copy observable
+  printf("%.9f\n", t1 - t0);
+}
+
+int main(int argc, char** argv) {
+  if (argc == 4 && strcmp(argv[1], "dump") == 0)
+    dump(argv[2], strtoull(argv[3], NULL, 0));
+  else if (argc == 3 && strcmp(argv[1], "restore") == 0)
+    restore(argv[2]);
+  else if (argc == 3 && strcmp(argv[1], "memcpy") == 0)
+    copy(strtoull(argv[2], NULL, 0));
+  else {
+    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES\n");
+    return 255;
+  }
+  return 0;
+}
