@@ -35,9 +35,12 @@ Result<void> dump(int fd, const std::string& name, bool records) {
   while (!reader.complete()) {
     Section s = CR_TRY(reader.next_section());
     if (s.type == SectionType::MemoryPages) {
-      PageRunHeader run{};
-      if (s.payload.size() >= sizeof run) memcpy(&run, s.payload.data(), sizeof run);
-      pages += run.page_count;
+      for (size_t at = 0; at + sizeof(PageRunHeader) <= s.payload.size();) {
+        PageRunHeader run{};
+        memcpy(&run, s.payload.data() + at, sizeof run);
+        pages += run.page_count;
+        at += sizeof run + run.page_count * h.page_size;
+      }
       ++page_sections;
       continue;
     }

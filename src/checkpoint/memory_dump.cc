@@ -108,6 +108,45 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, co
   return out;
 }
 
+bool is_zero_page(const uint8_t* p, size_t page) {
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
+  uint64_t acc = 0;
+  for (size_t i = 0; i < page / 8; i += 8) {
+    acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7];
+    if (acc) return false;
+  }
+  return true;
+}
+
+// buf holds n pages at offset sizeof(PageRunHeader): one run, all pages.
+size_t pack_runs_keep_zeros(uint8_t* buf, uint64_t addr, uint64_t n, size_t page) {
+  PageRunHeader h{addr, n};
+  memcpy(buf, &h, sizeof h);
+  return sizeof h + n * page;
+}
+
+// buf holds n pages at offset sizeof(PageRunHeader); rewrites it in place as the runs of
+// non-zero pages, each {PageRunHeader, data}. The output never overtakes the input:
+// between two runs at least one zero page (more than a header) is dropped.
+size_t pack_runs_skip_zeros(uint8_t* buf, uint64_t addr, uint64_t n, size_t page) {
+  const uint8_t* in = buf + sizeof(PageRunHeader);
+  size_t out = 0;
+  for (uint64_t i = 0; i < n;) {
+    if (is_zero_page(in + i * page, page)) {
+      ++i;
+      continue;
+    }
+    uint64_t j = i + 1;
+    while (j < n && !is_zero_page(in + j * page, page)) ++j;
+    PageRunHeader h{addr + i * page, j - i};
+    memmove(buf + out + sizeof h, in + i * page, (j - i) * page);
+    memcpy(buf + out, &h, sizeof h);
+    out += sizeof h + (j - i) * page;
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<MemoryMapRecord> collect_memory_map(pid_t, const std::vector<MapsEntry>& maps) {
@@ -143,11 +182,16 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
         uint64_t n = std::min<uint64_t>((end - a) / page, kMaxRunPages);
         if (ctx.cancelled && ctx.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
         std::vector<uint8_t>* buf = CR_TRY(pipeline.acquire());
-        PageRunHeader h{a, n};
-        memcpy(buf->data(), &h, sizeof h);
-        CR_TRY(ctx.tracee.read_memory(a, buf->data() + sizeof h, n * page));
-        size_t size = sizeof h + n * page;
-        pipeline.submit(buf, size, XXH3_64bits(buf->data(), size));
+        CR_TRY(ctx.tracee.read_memory(a, buf->data() + sizeof(PageRunHeader), n * page));
+        // Pages that hold only zeros need not be stored where a fresh page is zero
+        // already (anything but a private file mapping): they become holes.
+        size_t size = v.kind == VmaKind::FilePrivate ? pack_runs_keep_zeros(buf->data(), a, n, page)
+                                                     : pack_runs_skip_zeros(buf->data(), a, n, page);
+        if (size == 0) {
+          pipeline.release(buf);
+        } else {
+          pipeline.submit(buf, size, XXH3_64bits(buf->data(), size));
+        }
         ctx.pages_written += n;
         queued += size;
         if (ctx.progress) ctx.progress(queued);

@@ -71,6 +71,14 @@ void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t check
   cv_.notify_all();
 }
 
+void PagePipeline::release(std::vector<uint8_t>* buf) {
+  {
+    std::lock_guard lock(mu_);
+    free_.push_back(buf);
+  }
+  cv_.notify_all();
+}
+
 Result<void> PagePipeline::finish() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return (queue_.empty() && free_.size() == storage_.size()) || error_.has_value(); });

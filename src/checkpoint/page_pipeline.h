@@ -31,6 +31,8 @@ class PagePipeline {
   Result<std::vector<uint8_t>*> acquire();
   // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
   void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum);
+  // Gives back a buffer that turned out to hold nothing to write.
+  void release(std::vector<uint8_t>* buf);
   // Waits until everything queued is written; the writer's error, if any.
   Result<void> finish();
 

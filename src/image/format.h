@@ -16,7 +16,7 @@ inline constexpr uint64_t kMaxSectionPayload = 1ull << 30;
 enum class SectionType : uint32_t {
   Process = 1,      // ProcessRecord
   MemoryMap = 2,    // MemoryMapRecord
-  MemoryPages = 3,  // PageRunHeader + page data
+  MemoryPages = 3,  // one or more runs: PageRunHeader + page data
   Thread = 4,       // ThreadRecord
   FdTable = 5,      // FdTableRecord
   Signals = 6,      // SignalsRecord

@@ -289,19 +289,25 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
       return Error::corrupt(format("%s: memory pages for process %u, which is not in the image", reader.name().c_str(), sec.owner));
     StubSession& s = *target->second.first;
     const ProcessImage& image = *target->second.second;
-    PageRunHeader h{};
-    if (sec.payload.size() < sizeof h) return Error::corrupt("short MemoryPages section");
-    memcpy(&h, sec.payload.data(), sizeof h);
-    if (h.page_count == 0 || h.page_count > kMaxSectionPayload / page || sec.payload.size() != sizeof h + h.page_count * page)
-      return Error::corrupt(format("%s: MemoryPages section size does not match its page count", reader.name().c_str()));
-    uint64_t end = h.address + h.page_count * page;
-    bool inside = false;
-    for (auto& v : image.memory.vmas)
-      if (h.address >= v.start && end <= v.end && v.kind != VmaKind::Vdso && v.kind != VmaKind::FileShared) inside = true;
-    if (!inside)
-      return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
-                                   (unsigned long long)h.address, (unsigned long long)end));
-    CR_TRY(s.tracee.write_memory(h.address, sec.payload.data() + sizeof h, h.page_count * page));
+    // One or more runs: {PageRunHeader, page_count pages}...
+    size_t at = 0;
+    while (at < sec.payload.size()) {
+      PageRunHeader h{};
+      if (sec.payload.size() - at < sizeof h) return Error::corrupt(format("%s: short page run header", reader.name().c_str()));
+      memcpy(&h, sec.payload.data() + at, sizeof h);
+      at += sizeof h;
+      if (h.page_count == 0 || h.page_count > (sec.payload.size() - at) / page)
+        return Error::corrupt(format("%s: a page run does not fit its MemoryPages section", reader.name().c_str()));
+      uint64_t end = h.address + h.page_count * page;
+      bool inside = false;
+      for (auto& v : image.memory.vmas)
+        if (h.address >= v.start && end <= v.end && v.kind != VmaKind::Vdso && v.kind != VmaKind::FileShared) inside = true;
+      if (!inside)
+        return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
+                                     (unsigned long long)h.address, (unsigned long long)end));
+      CR_TRY(s.tracee.write_memory(h.address, sec.payload.data() + at, h.page_count * page));
+      at += h.page_count * page;
+    }
     bytes += sec.payload.size();
     if (options.progress) options.progress(bytes);
   }
