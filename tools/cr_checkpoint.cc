@@ -38,6 +38,7 @@ struct Options {
   bool sync = true;
   Scope scope = Scope::Tree;
   TracePolicy trace;
+  bool skip_unsupported = false;
   unsigned timeout = 0;
   int verbose = 0;
   bool quiet = false;
@@ -68,6 +69,8 @@ void usage(FILE* out) {
           "                        send SIGSTOP, SIGTERM, SIGABRT, SIGKILL, SIGCONT\n"
           "Other:\n"
           "  -t, --time SEC        give up after SEC seconds, leaving the process running\n"
+          "  --skip-unsupported    leave out descriptors crest cannot restore (a TCP socket, say)\n"
+          "                        instead of failing; they are closed in the restarted process\n"
           "  -v, --verbose         more messages on stderr\n"
           "  -q, --quiet           no messages on stderr\n"
           "  -h, -?, --help        this help\n"
@@ -83,7 +86,7 @@ void usage(FILE* out) {
 
 enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
-  kVersion, kIgnored, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
+  kVersion, kIgnored, kSkipUnsupported, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
 };
 
 int parse(int argc, char** argv, Options& o) {
@@ -102,7 +105,7 @@ int parse(int argc, char** argv, Options& o) {
       {"term", no_argument, nullptr, kTerm}, {"abort", no_argument, nullptr, kAbort},
       {"kill", no_argument, nullptr, kKill}, {"cont", no_argument, nullptr, kCont},
       {"sync", no_argument, nullptr, kSync}, {"nosync", no_argument, nullptr, kNoSync},
-      {"time", required_argument, nullptr, 't'},
+      {"time", required_argument, nullptr, 't'}, {"skip-unsupported", no_argument, nullptr, kSkipUnsupported},
       {"save-exe", no_argument, nullptr, kIgnored}, {"save-private", no_argument, nullptr, kIgnored},
       {"save-shared", no_argument, nullptr, kIgnored}, {"save-all", no_argument, nullptr, kIgnored},
       {"save-none", no_argument, nullptr, kIgnored}, {"ptraced-error", no_argument, nullptr, kPtracedError},
@@ -161,6 +164,7 @@ int parse(int argc, char** argv, Options& o) {
       case kPtracedAllow: o.trace.traced = PtracedPolicy::Allow; break;
       case kPtracerError: o.trace.tracer = PtracerPolicy::Error; break;
       case kPtracerSkip: o.trace.tracer = PtracerPolicy::Skip; break;
+      case kSkipUnsupported: o.skip_unsupported = true; break;
       case kIgnored: break;
       default: usage(stderr); return kExitUsage;
     }
@@ -210,6 +214,7 @@ Result<int> run(const Options& o) {
   copt.pid = o.pid;
   copt.scope = o.scope;
   copt.trace_policy = o.trace;
+  copt.skip_unsupported = o.skip_unsupported;
   copt.after = o.after;
   copt.after_signal = o.signal;
   copt.progress = [&](uint64_t b) { progress.update(b); };

@@ -214,7 +214,7 @@ struct ProcessDump {
   MemoryMapRecord map;
 };
 
-Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped) {
+Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported) {
   const pid_t pid = frozen.pid();
   ProcessDump d;
   d.proc = CR_TRY(collect_process(pid));
@@ -229,7 +229,7 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped) {
   }
   auto smaps = CR_TRY(read_smaps(pid));
   d.map = CR_TRY(collect_memory_map(pid, smaps));
-  d.fds = CR_TRY(collect_fds(pid));
+  d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
   return d;
 }
 
@@ -258,7 +258,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   tree_rec.root = tree.processes()[0].pid();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
-    dumps.push_back(CR_TRY(collect(fp, stopped_before.count(fp.pid()) > 0), "process %d", fp.pid()));
+    dumps.push_back(CR_TRY(collect(fp, stopped_before.count(fp.pid()) > 0, opt.skip_unsupported), "process %d", fp.pid()));
     const ProcessRecord& p = dumps.back().proc;
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }
@@ -267,7 +267,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   for (auto& d : dumps) tables.emplace_back(d.proc.pid, &d.fds);
   link_shared_files(tables);
   classify_pipes(tables);
-  CR_TRY(classify_sockets(tables));
+  CR_TRY(classify_sockets(tables, opt.skip_unsupported));
 
   ImageWriter writer(opt.out_fd);
   CR_TRY(writer.write_header());

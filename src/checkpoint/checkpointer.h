@@ -18,6 +18,8 @@ struct CheckpointOptions {
   pid_t pid = 0;
   Scope scope = Scope::Tree;  // BLCR's default: the process and its descendants
   TracePolicy trace_policy;
+  // Leave out (with a warning) descriptors crest cannot restore instead of failing.
+  bool skip_unsupported = false;
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...

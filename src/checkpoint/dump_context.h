@@ -31,7 +31,9 @@ using SharedObjectsSaved = std::map<uint64_t, std::vector<std::pair<uint64_t, ui
 Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved);
 
 // fd_dump.cc: the table, and FileData sections for deleted files (written by write_fd_data).
-Result<FdTableRecord> collect_fds(pid_t pid);
+// skip_unsupported: kinds crest cannot restore are kept as Skipped (with a warning)
+// instead of failing the checkpoint.
+Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported);
 Result<void> write_fd_data(DumpContext& ctx, const FdTableRecord& table);
 // Marks fds of different processes that share one open file description (kcmp).
 void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
@@ -42,7 +44,7 @@ Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::
 
 // Unix sockets with their peer in the image (or listening, or unconnected datagram) stay
 // UnixSocket; one connected outside becomes Inherited; any other socket fails (fd > 2).
-Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables);
+Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables, bool skip_unsupported);
 // SocketData sections: what is queued for reading on each socket of this process.
 Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done);
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <map>
 #include <set>
 #include <cstring>
@@ -107,9 +109,18 @@ Result<void> classify_anon_inode(const FdInfo& info, const std::string& target, 
   return {};
 }
 
+// --skip-unsupported: the fd is left out of the image (closed at restart), with a warning.
+void skip(FdRecord& rec, const Error& why) {
+  fprintf(stderr, "cr_checkpoint: warning: leaving out %s (--skip-unsupported): it will be closed at restart\n",
+          why.message().c_str());
+  rec.kind = FdKind::Skipped;
+  rec.params.clear();
+  rec.epoll.clear();
+}
+
 }  // namespace
 
-Result<FdTableRecord> collect_fds(pid_t pid) {
+Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
   FdTableRecord table;
   std::string dir = format("/proc/%d/fd", pid);
   DIR* d = opendir(dir.c_str());
@@ -157,10 +168,14 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
       // Decided by classify_sockets once every process has been read.
       rec.kind = FdKind::UnixSocket;
       rec.params = {0, 0, st.st_ino, 0, 0};
-    } else if (target->rfind("anon_inode:", 0) == 0) {
-      CR_TRY(classify_anon_inode(info, *target, rec), "process %d", pid);
     } else {
-      return Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", fd, target->c_str()));
+      auto r = target->rfind("anon_inode:", 0) == 0
+                   ? classify_anon_inode(info, *target, rec)
+                   : Result<void>(Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", fd, target->c_str())));
+      if (!r) {
+        if (!skip_unsupported) return r.error().context(format("process %d", pid));
+        skip(rec, r.error());
+      }
     }
     // Descriptors made by dup() share one open file description (offset, flags): find
     // the lowest one this fd shares it with, so restore can dup() it again.
@@ -173,10 +188,14 @@ Result<FdTableRecord> collect_fds(pid_t pid) {
     }
     table.fds.push_back(std::move(rec));
   }
-  for (const FdRecord& rec : table.fds)
+  for (FdRecord& rec : table.fds)
     for (const EpollTargetRecord& t : rec.epoll)
-      if (std::none_of(table.fds.begin(), table.fds.end(), [&](const FdRecord& r) { return r.fd == t.fd; }))
-        return Error::unsupported(format("epoll fd %d watches fd %d, which is closed now; not supported", rec.fd, t.fd));
+      if (std::none_of(table.fds.begin(), table.fds.end(), [&](const FdRecord& r) { return r.fd == t.fd; })) {
+        Error e = Error::unsupported(format("epoll fd %d watches fd %d, which is closed now; not supported", rec.fd, t.fd));
+        if (!skip_unsupported) return e;
+        skip(rec, e);
+        break;
+      }
   return table;
 }
 
@@ -300,7 +319,7 @@ Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::
   return {};
 }
 
-Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
+Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables, bool skip_unsupported) {
   bool any = false;
   for (auto& [pid, table] : tables)
     for (const FdRecord& rec : table->fds) any |= rec.kind == FdKind::UnixSocket;
@@ -324,7 +343,10 @@ Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tab
           rec.params.clear();
           continue;
         }
-        return Error::unsupported(format("process %d, fd %d (%s): only unix sockets are supported", pid, rec.fd, rec.path.c_str()));
+        Error e = Error::unsupported(format("process %d, fd %d (%s): only unix sockets are supported", pid, rec.fd, rec.path.c_str()));
+        if (!skip_unsupported) return e;
+        skip(rec, e);
+        continue;
       }
       const UnixSocketInfo& info = it->second;
       constexpr int kEstablished = 1, kListen = 10, kClose = 7;
@@ -333,11 +355,17 @@ Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tab
         rec.params.clear();
         continue;
       }
+      std::optional<Error> refused;
       if (info.state == kListen && info.pending_connections)
-        return Error::unsupported(format("process %d, fd %d: listening socket with %zu connections not yet accepted", pid,
-                                         rec.fd, info.pending_connections));
-      if (info.state != kEstablished && info.state != kListen && info.state != kClose)
-        return Error::unsupported(format("process %d, fd %d: unix socket in state %d", pid, rec.fd, info.state));
+        refused = Error::unsupported(format("process %d, fd %d: listening socket with %zu connections not yet accepted", pid,
+                                            rec.fd, info.pending_connections));
+      else if (info.state != kEstablished && info.state != kListen && info.state != kClose)
+        refused = Error::unsupported(format("process %d, fd %d: unix socket in state %d", pid, rec.fd, info.state));
+      if (refused) {
+        if (!skip_unsupported) return *refused;
+        skip(rec, *refused);
+        continue;
+      }
       // A connected socket whose peer was closed keeps what was queued for it: restored as
       // one end of a new pair whose other end is closed after refilling.
       rec.params = {static_cast<uint64_t>(info.type), static_cast<uint64_t>(info.state), ino, info.peer, info.wqueue};

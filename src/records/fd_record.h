@@ -20,6 +20,7 @@ enum class FdKind : uint8_t {
   SignalFd = 9,    // params: [signal mask]
   TimerFd = 10,    // params: [clockid, ticks, value_sec, value_nsec, interval_sec, interval_nsec]
   Epoll = 11,      // epoll: the registered fds with their events and data
+  Skipped = 13,    // unsupported, left out on request (--skip-unsupported): closed at restart
   UnixSocket = 12, // params: [type, state, inode, peer inode, backlog]; path = bound name
                    // ('\0' first for the abstract namespace); queued data in SocketData
 };

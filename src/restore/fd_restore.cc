@@ -366,6 +366,8 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
       case FdKind::Pipe:
         f = open_pipe_end(rec, pipes);
         break;
+      case FdKind::Skipped:
+        continue;  // left out at checkpoint: closed in the restored process
       case FdKind::UnixSocket: {
         auto it = sockets.find(rec.params.size() == 5 ? rec.params[2] : 0);
         if (it == sockets.end()) return fail(Error::corrupt(format("fd %d: its socket was not made", rec.fd)));

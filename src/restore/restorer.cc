@@ -155,12 +155,19 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     CR_TRY(s.tracee.write_memory(scratch, &ka, sizeof ka));
     CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), scratch, 0, 8}), "signal %d", sig);
   }
+  auto skipped = [&](int fd) {
+    for (const FdRecord& f : image.fds.fds)
+      if (f.fd == fd) return f.kind == FdKind::Skipped;
+    return true;
+  };
   for (const FdRecord& f : image.fds.fds)
-    if (f.cloexec) CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
+    if (f.cloexec && !skipped(f.fd))
+      CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
   // epoll registrations, made by the process itself with its own fd numbers (epoll keys
   // them by file and fd number, so a later EPOLL_CTL_MOD/DEL finds them).
   for (const FdRecord& f : image.fds.fds)
     for (const EpollTargetRecord& t : f.epoll) {
+      if (skipped(t.fd)) continue;  // left out at checkpoint (--skip-unsupported)
       struct __attribute__((packed)) {
         uint32_t events;
         uint64_t data;

@@ -392,9 +392,8 @@ class Case:
 
     def tool(self, name):
         path = os.path.join(self.tools_dir, name)
-        self.require(os.path.isfile(path) and os.access(path, os.X_OK),
-                     f"tool {path} does not exist or is not executable (build the project first)")
-        return self._reachable_by_nobody(path)
+        return self._executable(path, f"tool {path} does not exist or is not executable "
+                                      "(build the project first)")
 
     @property
     def cr_checkpoint(self):
@@ -406,8 +405,12 @@ class Case:
 
     def helper(self, name):
         path = os.path.join(self.helpers_dir, name)
-        self.require(os.path.isfile(path) and os.access(path, os.X_OK),
-                     f"helper program {path} does not exist (build target cli_{name})")
+        return self._executable(path, f"helper program {path} does not exist "
+                                      f"(build target cli_{name})")
+
+    def _executable(self, path, missing):
+        """path, or a copy uid 65534 can run; requires it to be an executable file."""
+        self.require(os.path.isfile(path) and os.access(path, os.X_OK), missing)
         return self._reachable_by_nobody(path)
 
     @staticmethod
@@ -587,6 +590,23 @@ class Case:
                          f"{what}: pid {proc.pid} state became {st2.state if st2 else 'gone'}")
         return ok
 
+    def check_counter_resumed(self, subject, at_ckpt, restored_pid, label=None):
+        """The restored copy of a counting subject (spin_print, writing to the same
+        output file) goes on from at_ckpt, the numbers printed before the
+        checkpoint, without a gap or a repeat.  Returns the numbers printed now."""
+        pre = f"{label}: " if label else ""
+        target = at_ckpt[-1] + 5
+        self.check(wait_for(lambda: (subject.last_counter() or -1) >= target, 10),
+                   f"{pre}restored process did not continue the counter to {target} "
+                   f"(last {subject.last_counter()}, {self.state_desc(restored_pid)})")
+        nums = subject.counters()
+        self.check(len(nums) > len(at_ckpt) and nums[len(at_ckpt)] == at_ckpt[-1] + 1,
+                   f"{pre}first number after the restore should be {at_ckpt[-1] + 1}, "
+                   f"got {nums[len(at_ckpt):len(at_ckpt) + 3]}")
+        err = contiguity_error(nums)
+        self.check(err is None, f"{pre}counter has a gap or a repeat: {err}")
+        return nums
+
     # --------------------------------------------------- leftover processes
 
     def live_descendants(self):
@@ -647,6 +667,26 @@ class Case:
         if st:
             self.track_pid(st.pid, st.comm)
         return st
+
+    def require_restored(self, parent, comm, failure, pid=None):
+        """wait_restored, or kill cr_restart and stop the test with the message
+        failure (and cr_restart's result)."""
+        st = self.wait_restored(parent, comm, pid=pid)
+        if not st:
+            parent.kill()
+            self.fail_now(f"{failure}: {parent.wait(5)}")
+        return st
+
+    def kill_restored(self, parent, pid, label=None):
+        """SIGKILL the restored process pid: cr_restart (the Proc parent), which
+        mirrors how it ends, must die of SIGKILL too."""
+        pre = f"{label}: " if label else ""
+        os.kill(pid, signal.SIGKILL)
+        r = parent.wait(10)
+        self.check(r.rc == -signal.SIGKILL,
+                   f"{pre}cr_restart should die of SIGKILL like the restored process: {r}")
+        if r.rc is None:
+            parent.kill()
 
     # -------------------------------------------------------------- cleanup
 
@@ -733,6 +773,16 @@ class BlockedDump:
         self.drained = 0
         self._thread = None
 
+    def require_blocked(self, target_pid, what):
+        """Half a second on, the dump (of what, far larger than the pipe) must still
+        be blocked; logs the target's state meanwhile."""
+        time.sleep(0.5)
+        self.case.require(self.proc.running(),
+                          f"cr_checkpoint finished before the test could interfere "
+                          f"({what} should block on the unread pipe): {self.proc.wait(1)}")
+        self.case.log(f"  target state while the dump is blocked: {self.case.state_desc(target_pid)}, "
+                      f"tracer {tracer_pid(target_pid)}")
+
     def drain(self):
         """Start reading the pipe to EOF in the background."""
         def run():
@@ -770,6 +820,26 @@ def make_spin_image(t, img_name="img"):
     return img, s.pid, s
 
 
+def read_spin_image(t):
+    """For the damaged-image cases: make_spin_image (as root: the control restore
+    gets the original pid back) and read the image.
+    Returns (image path, its bytes, original pid, subject)."""
+    t.require_root("cr_restart restores the original pid, which needs CAP_CHECKPOINT_RESTORE")
+    img, pid, subject = make_spin_image(t)
+    with open(img, "rb") as f:
+        data = f.read()
+    t.log(f"image {img}: {len(data)} bytes")
+    return img, data, pid, subject
+
+
+def expect_rejected_bytes(t, name, data, orig_pid, label, **kw):
+    """expect_rejected for the image data, written to scratch/name first."""
+    path = t.path(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return expect_rejected(t, path, orig_pid, label, **kw)
+
+
 def expect_rejected(t, image, orig_pid, label, words=CORRUPTION_WORDS, comm="spin_print", extra_args=()):
     """cr_restart of a damaged image must fail with a message saying what is wrong
     and leave nothing behind."""
@@ -795,23 +865,16 @@ def expect_restores(t, image, subject, label):
     before_lines = subject.counters()
     t.require(before_lines, f"{label}: subject printed nothing")
     rp = t.start([t.cr_restart, image])
-    st = t.wait_restored(rp, "spin_print", pid=subject.pid)
-    if not st:
-        rp.kill()
-        r = rp.wait(5)
-        t.fail_now(f"{label}: the intact image did not restore as pid {subject.pid} under cr_restart: {r}")
+    t.require_restored(rp, "spin_print", pid=subject.pid,
+                       failure=f"{label}: the intact image did not restore as pid {subject.pid} "
+                               "under cr_restart")
     target = before_lines[-1] + 3
     ok = wait_for(lambda: (subject.last_counter() or -1) >= target, 10)
     t.check(ok, f"{label}: restored process did not continue the counter past {target} "
                 f"(last {subject.last_counter()}, {t.state_desc(subject.pid)})")
     err = contiguity_error(subject.counters())
     t.check(err is None, f"{label}: counter output not contiguous after restore: {err}")
-    os.kill(subject.pid, signal.SIGKILL)
-    r = rp.wait(10)
-    t.check(r.rc == -signal.SIGKILL,
-            f"{label}: cr_restart should die of SIGKILL like the restored process: {r}")
-    if r.rc is None:
-        rp.kill()
+    t.kill_restored(rp, subject.pid, label)
 
 
 def image_sections(data):

@@ -16,12 +16,7 @@ def body(t):
     s = t.big_mem(64)
     dump = clitest.BlockedDump(t, s.pid)
     try:
-        time.sleep(0.5)
-        t.require(dump.proc.running(),
-                  f"cr_checkpoint finished before the test could interfere "
-                  f"(the 64 MiB dump should block on the unread pipe): {dump.proc.wait(1)}")
-        t.log(f"  target state while the dump is blocked: {t.state_desc(s.pid)}, "
-              f"tracer {clitest.tracer_pid(s.pid)}")
+        dump.require_blocked(s.pid, "the 64 MiB dump")
         dump.proc.kill()
         t.log(f"  cr_checkpoint: {clitest.describe_status(dump.proc.popen.returncode)}")
         dump.drain()

@@ -44,21 +44,8 @@ def pipeline(t, name, restore_args):
                        f"{'' if restore_args else f'with pid {s.pid} '}under cr_restart: {rp.wait(5)}")
         return
     t.log(f"  restored: {st}")
-    target = at_ckpt[-1] + 5
-    t.check(clitest.wait_for(lambda: (s.last_counter() or -1) >= target, 10),
-            f"{label}: restored process did not continue the counter to {target} (last {s.last_counter()}, "
-            f"{t.state_desc(st.pid)})")
-    nums = s.counters()
-    t.check(len(nums) > len(at_ckpt) and nums[len(at_ckpt)] == at_ckpt[-1] + 1,
-            f"{label}: first number after the restore should be {at_ckpt[-1] + 1}, "
-            f"got {nums[len(at_ckpt):len(at_ckpt) + 3]}")
-    err = clitest.contiguity_error(nums)
-    t.check(err is None, f"{label}: counter has a gap or a repeat: {err}")
-    os.kill(st.pid, signal.SIGKILL)
-    r2 = rp.wait(10)
-    t.check(r2.rc == -signal.SIGKILL, f"{label}: cr_restart should die of SIGKILL like the restored process: {r2}")
-    if r2.rc is None:
-        rp.kill()
+    t.check_counter_resumed(s, at_ckpt, st.pid, label)
+    t.kill_restored(rp, st.pid, label)
 
 
 def body(t):

@@ -50,10 +50,8 @@ def body(t):
 
     t.section(f"cr_restart --relocate {a}={b}")
     rp = t.start([t.cr_restart, "--relocate", f"{a}={b}", img])
-    st = t.wait_restored(rp, "hold_file", pid=s.pid)
-    if not st:
-        rp.kill()
-        t.fail_now(f"pid {s.pid} was not restored under cr_restart (pid {rp.pid}): {rp.wait(5)}")
+    t.require_restored(rp, "hold_file", pid=s.pid,
+                       failure=f"pid {s.pid} was not restored under cr_restart (pid {rp.pid})")
     last_tick = max(s.ticks() or [0])
     t.require(clitest.wait_for(lambda: len(s.ticks()) > 0 and s.ticks()[-1] >= last_tick + 2, 10),
               f"restored process is not ticking ({t.state_desc(s.pid)}; output tail {s.text()[-100:]!r})")
@@ -69,11 +67,7 @@ def body(t):
     got = clitest.wait_for(lambda: [l for l in s.lines() if l.startswith("line: ")][3:], 5)
     t.check(got and got[0] == "line: line4", f"then line4, got {got}")
     time.sleep(0.1)
-    os.kill(s.pid, signal.SIGKILL)
-    r = rp.wait(10)
-    t.check(r.rc == -signal.SIGKILL, f"cr_restart should die of SIGKILL like the restored process: {r}")
-    if r.rc is None:
-        rp.kill()
+    t.kill_restored(rp, s.pid)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,8 @@ import clitest  # noqa: E402
 
 
 def body(t):
-    t.require_root("cr_restart restores the original pid, which needs CAP_CHECKPOINT_RESTORE")
-    img, pid, subject = clitest.make_spin_image(t)
-    with open(img, "rb") as f:
-        data = f.read()
+    img, data, pid, subject = clitest.read_spin_image(t)
     size = len(data)
-    t.log(f"image {img}: {size} bytes")
     offsets = {0, 7, 8, 12, 16, 30, 100, 120, 127, 128, 128 + 16, 128 + 24, 128 + 32,
                size // 4, size // 2, (3 * size) // 4, size - 80, size - 40, size - 9, size - 1}
     try:
@@ -30,10 +26,8 @@ def body(t):
         for mask in (0x01, 0xFF):
             bad = bytearray(data)
             bad[off] ^= mask
-            path = t.path(f"flip.{off}.{mask:02x}")
-            with open(path, "wb") as f:
-                f.write(bad)
-            clitest.expect_rejected(t, path, pid, f"byte {off} of {size} xor 0x{mask:02x}")
+            clitest.expect_rejected_bytes(t, f"flip.{off}.{mask:02x}", bad, pid,
+                                          f"byte {off} of {size} xor 0x{mask:02x}")
     clitest.expect_restores(t, img, subject, "control: the intact image restores")
 
 

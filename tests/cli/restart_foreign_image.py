@@ -15,10 +15,7 @@ EM_AARCH64 = 183
 
 
 def body(t):
-    t.require_root("cr_restart restores the original pid, which needs CAP_CHECKPOINT_RESTORE")
-    img, pid, subject = clitest.make_spin_image(t)
-    with open(img, "rb") as f:
-        data = f.read()
+    img, data, pid, subject = clitest.read_spin_image(t)
     t.require(data[:8] == clitest.IMAGE_MAGIC, f"image does not start with {clitest.IMAGE_MAGIC!r}: {data[:8]!r}")
     version, arch, page_size = struct.unpack_from("<III", data, clitest.HEADER_VERSION_OFFSET)
     t.log(f"header: version {version}, arch {arch}, page size {page_size}")
@@ -49,10 +46,8 @@ def body(t):
          clitest.CORRUPTION_WORDS),
     ]
     for i, (label, offset, value, seal, words) in enumerate(variants):
-        path = t.path(f"foreign.{i}")
-        with open(path, "wb") as f:
-            f.write(edited(offset, value, seal))
-        clitest.expect_rejected(t, path, pid, label, words=words)
+        clitest.expect_rejected_bytes(t, f"foreign.{i}", edited(offset, value, seal), pid, label,
+                                      words=words)
     clitest.expect_restores(t, img, subject, "control: the intact image restores")
 
 

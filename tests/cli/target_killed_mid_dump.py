@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -18,12 +17,7 @@ def body(t):
     before = set(t.live_descendants())
     dump = clitest.BlockedDump(t, s.pid)
     try:
-        time.sleep(0.5)
-        t.require(dump.proc.running(),
-                  f"cr_checkpoint finished before the test could interfere "
-                  f"(the 64 MiB dump should block on the unread pipe): {dump.proc.wait(1)}")
-        t.log(f"  target state while the dump is blocked: {t.state_desc(s.pid)}, "
-              f"tracer {clitest.tracer_pid(s.pid)}")
+        dump.require_blocked(s.pid, "the 64 MiB dump")
         os.kill(s.pid, signal.SIGKILL)
         # While traced, the dead target stays a zombie its parent (this test) cannot
         # reap until the tracer has waited for it, so reap it in the background.

@@ -44,29 +44,14 @@ def body(t):
 
     t.section("cr_restart --no-restore-pid img as uid 65534")
     rp = t.start([t.cr_restart, "--no-restore-pid", img], user=True)
-    st = t.wait_restored(rp, "spin_print")
-    if not st:
-        rp.kill()
-        t.fail_now(f"no restored spin_print appeared under cr_restart (pid {rp.pid}): {rp.wait(5)}")
+    st = t.require_restored(rp, "spin_print",
+                            failure=f"no restored spin_print appeared under cr_restart (pid {rp.pid})")
     t.log(f"  restored as {st}")
     t.check(clitest.real_uid(st.pid) == clitest.NOBODY_UID,
             f"restored process runs as uid {clitest.real_uid(st.pid)}, expected {clitest.NOBODY_UID}")
-    target = at_ckpt[-1] + 5
-    t.check(clitest.wait_for(lambda: (s.last_counter() or -1) >= target, 10),
-            f"restored process did not continue the counter to {target} (last {s.last_counter()}, "
-            f"{t.state_desc(st.pid)})")
-    nums = s.counters()
+    nums = t.check_counter_resumed(s, at_ckpt, st.pid)
     t.check(nums[:len(at_ckpt)] == at_ckpt, "output before the checkpoint was modified")
-    t.check(len(nums) > len(at_ckpt) and nums[len(at_ckpt)] == at_ckpt[-1] + 1,
-            f"first number after the restore should be {at_ckpt[-1] + 1}, "
-            f"got {nums[len(at_ckpt):len(at_ckpt) + 3]}")
-    err = clitest.contiguity_error(nums)
-    t.check(err is None, f"counter has a gap or a repeat: {err}")
-    os.kill(st.pid, signal.SIGKILL)
-    r = rp.wait(10)
-    t.check(r.rc == -signal.SIGKILL, f"cr_restart should die of SIGKILL like the restored process: {r}")
-    if r.rc is None:
-        rp.kill()
+    t.kill_restored(rp, st.pid)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,18 @@ in any thread (and then also wants every thread untraced).
 Exit status: 0 pass, 1 fail, 2 usage error, 77 skipped.
 """
 
-import argparse
-import ctypes
-import difflib
 import os
-import random
 import shutil
 import signal
 import sys
-import tempfile
 import termios
 import time
+
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+from runner_common import (BaseRunner, RunDir, Skip, TestFailure,  # noqa: E402
+                           add_run_args, arg_parser, compare, describe_status, dump_file,
+                           has_line, norm_status, parse_args, proc_status, proc_syscall,
+                           read_bytes, run_test)
 
 MODES = ("plain", "restart", "continue", "repeat", "twice", "random")
 
@@ -57,80 +58,6 @@ SLEEP_DELAY = 0.5         # delay after SLEEP before checkpointing
 RANDOM_DELAY = (0.2, 1.5)
 TTY_INPUT = b"hello\n"
 
-PR_SET_CHILD_SUBREAPER = 36
-
-
-class TestFailure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def describe_status(st):
-    if st is None:
-        return "not exited"
-    if os.WIFEXITED(st):
-        return "exit %d" % os.WEXITSTATUS(st)
-    if os.WIFSIGNALED(st):
-        sig = os.WTERMSIG(st)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = str(sig)
-        return "killed by %s%s" % (name, " (core)" if os.WCOREDUMP(st) else "")
-    return "status 0x%x" % st
-
-
-def norm_status(st):
-    """Comparable form of a wait status."""
-    if os.WIFEXITED(st):
-        return ("exit", os.WEXITSTATUS(st))
-    if os.WIFSIGNALED(st):
-        return ("signal", os.WTERMSIG(st))
-    return ("raw", st)
-
-
-def read_bytes(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def proc_status(pid):
-    """Fields of /proc/PID/status, or None if the process is gone."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return fields
-
-
-def proc_syscall(pid, tid=None):
-    """Syscall number PID (or its thread TID) is blocked in, "running", or None."""
-    path = "/proc/%d/syscall" % pid if tid is None else "/proc/%d/task/%d/syscall" % (pid, tid)
-    try:
-        with open(path) as f:
-            text = f.read().split()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    if not text:
-        return None
-    if text[0] == "running":
-        return "running"
-    try:
-        return int(text[0])
-    except ValueError:
-        return None
-
 
 def proc_tasks(pid):
     """Thread ids of pid ([] if it is gone)."""
@@ -158,39 +85,8 @@ def tasks_at_point(pid, want):
     return found
 
 
-def all_processes():
-    """{pid: ppid} for every process in /proc."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(")") + 2:].split()
-        if len(rest) >= 2:
-            out[int(name)] = int(rest[1])
-    return out
-
-
-class Run:
+class Run(RunDir):
     """One execution of the program in its own directory."""
-
-    def __init__(self, root, name):
-        self.name = name
-        self.dir = os.path.join(root, name)
-        os.mkdir(self.dir)
-        self.stdout = os.path.join(self.dir, "stdout")
-        self.stderr = os.path.join(self.dir, "stderr")
-        self.control = os.path.join(self.dir, "control")
-        self.consumed = 0
-
-    def control_lines(self):
-        data = read_bytes(self.control) or b""
-        lines = data.decode("utf-8", "replace").split("\n")
-        return lines[:-1]    # only complete lines
 
     def snapshot(self, dest):
         """Copies the run directory (files the program wrote) to dest."""
@@ -212,22 +108,11 @@ class Run:
                 shutil.copy2(s, d, follow_symlinks=False)
 
 
-class Runner:
+class Runner(BaseRunner):
     def __init__(self, args, root):
-        self.args = args
-        self.root = root
-        self.t0 = time.monotonic()
-        self.deadline = self.t0 + args.timeout
-        self.exited = {}         # pid -> wait status, reaped but not consumed
-        self.roles = {}          # pid -> what it is, for messages
-        self.me = os.getpid()
-        self.rng = random.Random(args.seed)
-        self.seq = 0
+        super().__init__(args, root)
         self.checkpoints = 0
-        self.aux = os.path.join(root, "aux")
-        os.mkdir(self.aux)
         self.pty_master = self.pty_slave = None
-        self.devnull = os.open("/dev/null", os.O_RDWR)
         self.expect_word = b"done" if args.prog.endswith(".py") else b"PASS"
 
         prog = os.path.abspath(args.prog)
@@ -244,10 +129,6 @@ class Runner:
         if not os.path.exists(prog):
             raise TestFailure("program %s does not exist (not built?)" % prog)
 
-        tools = os.path.abspath(args.tools)
-        self.cr_checkpoint = os.path.join(tools, "cr_checkpoint")
-        self.cr_restart = os.path.join(tools, "cr_restart")
-
         use_pty = args.stdin == "pty" or (
             args.stdin == "auto" and os.path.basename(prog).startswith("tty_"))
         if use_pty:
@@ -256,119 +137,12 @@ class Runner:
             attrs[3] &= ~termios.ECHO     # keep the master's input side empty
             termios.tcsetattr(self.pty_slave, termios.TCSANOW, attrs)
 
-    # ---- logging and time -------------------------------------------------
-
-    def log(self, msg):
-        print("[%7.3f] %s" % (time.monotonic() - self.t0, msg), flush=True)
-
-    def check_deadline(self, what):
-        if time.monotonic() > self.deadline:
-            raise TestFailure("timeout (%ss) while %s" % (self.args.timeout, what))
-
-    def tag(self, what):
-        self.seq += 1
-        return os.path.join(self.aux, "%02d-%s" % (self.seq, what))
-
-    # ---- processes ----------------------------------------------------------
-
-    def who(self, pid):
-        return "%s (pid %d)" % (self.roles.get(pid, "process"), pid)
-
-    def spawn(self, argv, cwd, stdin_fd, stdout_path, stderr_path, env=None, role=None):
-        out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        env = dict(os.environ if env is None else env)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.chdir(cwd)
-                os.dup2(stdin_fd, 0)
-                os.dup2(out, 1)
-                os.dup2(err, 2)
-                os.closerange(3, 65536)
-                for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT,
-                            signal.SIGTERM, signal.SIGCHLD):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.execve(argv[0], argv, env)
-            except BaseException as e:   # noqa: B902 - child must not return
-                try:
-                    os.write(2, ("exec %s failed: %s\n" % (argv[0], e)).encode())
-                finally:
-                    os._exit(127)
-        os.close(out)
-        os.close(err)
-        self.roles[pid] = role or os.path.basename(argv[0])
-        self.log("started pid %d: %s" % (pid, " ".join(argv)))
-        return pid
-
-    def reap(self):
-        while True:
-            try:
-                pid, st = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if pid in self.exited:
-                self.log("pid %d reaped again before its status was used" % pid)
-            self.exited[pid] = st
-            self.log("%s ended: %s" % (self.who(pid), describe_status(st)))
-
-    def wait_pid(self, pid, timeout=None):
-        """Waits for our child pid to end and returns its wait status."""
-        limit = self.deadline if timeout is None else min(
-            self.deadline, time.monotonic() + timeout)
-        while True:
-            self.reap()
-            if pid in self.exited:
-                return self.exited.pop(pid)
-            if time.monotonic() > limit:
-                raise TestFailure("timeout waiting for %s to end" % self.who(pid))
-            time.sleep(0.005)
-
-    def wait_gone(self, pid, what):
-        """Waits until pid no longer exists (reaping it if it was orphaned to us)."""
-        while True:
-            self.reap()
-            self.exited.pop(pid, None)
-            st = proc_status(pid)
-            if st is None:
-                return
-            self.check_deadline("waiting for %s (pid %d) to disappear" % (what, pid))
-            time.sleep(0.005)
-
-    def descendants(self):
-        procs = all_processes()
-        children = {}
-        for pid, ppid in procs.items():
-            children.setdefault(ppid, []).append(pid)
-        out, todo = [], [self.me]
-        while todo:
-            for c in children.get(todo.pop(), []):
-                out.append(c)
-                todo.append(c)
-        return out
-
     def cleanup(self):
-        """Kills (by pid) and reaps every process below the runner."""
-        for _ in range(200):
-            self.reap()
-            pids = self.descendants()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    self.log("killed leftover %s" % self.who(pid))
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
-        self.reap()
-        for fd in (self.pty_master, self.pty_slave, self.devnull):
+        super().cleanup()
+        for fd in (self.pty_master, self.pty_slave):
             if fd is not None:
                 os.close(fd)
-        self.pty_master = self.pty_slave = self.devnull = None
+        self.pty_master = self.pty_slave = None
 
     # ---- waiting for program states ----------------------------------------
 
@@ -426,35 +200,15 @@ class Runner:
 
     # ---- tools -------------------------------------------------------------
 
-    def need_tools(self):
-        for tool in (self.cr_checkpoint, self.cr_restart):
-            if not os.access(tool, os.X_OK):
-                raise TestFailure("tool %s not found or not executable" % tool)
-
     def checkpoint(self, pid, kill):
-        base = self.tag("ckpt")
-        img = base + ".img"
-        argv = [self.cr_checkpoint]
-        if kill:
-            argv.append("--kill")
-        argv += ["-f", img, str(pid)]
-        cpid = self.spawn(argv, self.aux, self.devnull, base + ".out", base + ".err")
-        st = self.wait_pid(cpid, timeout=30)
-        if norm_status(st) != ("exit", 0):
-            raise TestFailure("cr_checkpoint failed (%s):\n%s" % (
-                describe_status(st), (read_bytes(base + ".err") or b"").decode(
-                    "utf-8", "replace")))
-        if not os.path.isfile(img) or os.path.getsize(img) == 0:
-            raise TestFailure("cr_checkpoint exited 0 but image %s is missing or empty" % img)
+        img = self.run_checkpoint(pid, kill)
         self.checkpoints += 1
         self.log("checkpointed pid %d to %s (%d bytes)%s" % (
             pid, img, os.path.getsize(img), " and killed it" if kill else ""))
         return img
 
     def restart(self, img, run):
-        base = self.tag("restart")
-        crpid = self.spawn([self.cr_restart, img], run.dir, self.stdin_fd(),
-                           base + ".out", base + ".err")
+        crpid, _ = self.start_restart(run, img, stdin_fd=self.stdin_fd())
         return crpid
 
     def expect_killed(self, top, pid):
@@ -462,17 +216,12 @@ class Runner:
         if norm_status(st) != ("signal", signal.SIGKILL):
             raise TestFailure("%s should have died of SIGKILL after cr_checkpoint "
                               "--kill, got %s" % (self.who(top), describe_status(st)))
-        self.wait_gone(pid, "checkpointed program")
+        self.wait_gone([pid], "checkpointed program")
 
     # ---- driving a run -------------------------------------------------------
 
     def start_program(self, run):
-        env = dict(os.environ)
-        env["CRTEST_CONTROL"] = run.control
-        env["LC_ALL"] = "C"
-        pid = self.spawn(self.argv, run.dir, self.stdin_fd(), run.stdout, run.stderr, env,
-                         role="program")
-        return pid
+        return self.start_run(run, self.argv, "program", stdin_fd=self.stdin_fd())
 
     def pre_checkpoint(self, run, pid, kind, parent, top, random_delay=False, first=True):
         """Gets the program to the state in which a point of this kind is
@@ -520,10 +269,8 @@ class Runner:
         index = 0
         while True:
             self.check_deadline("running %s" % run.name)
-            lines = run.control_lines()
-            if run.consumed < len(lines):
-                line = lines[run.consumed]
-                run.consumed += 1
+            line = run.next_control_line()
+            if line is not None:
                 kind = "CKPT" if line.startswith("CKPT ") else line
                 self.log("%s: control line %r" % (run.name, line))
                 if kind in ACTIONABLE:
@@ -535,7 +282,7 @@ class Runner:
             self.reap()
             if top in self.exited:
                 st = self.exited.pop(top)
-                left = [l for l in run.control_lines()[run.consumed:]
+                left = [l for l in run.unhandled_lines()
                         if l.startswith("CKPT ") or l in ("PAUSE", "READ")]
                 if left:
                     raise TestFailure("program ended (%s) with unhandled points %r" % (
@@ -570,16 +317,24 @@ class Runner:
             self.wait_restored(pid, crpid)
             return img, crpid
 
+        def first_point_only(handle):
+            """An on_point that handles the first point with handle(kind, top,
+            parent) and only releases the later ones."""
+            def on_point(kind, index, top, parent):
+                if index > 0:
+                    self.release(pid, kind, parent, top)
+                    return top, parent
+                return handle(kind, top, parent)
+            return on_point
+
         if mode == "restart":
             def on_point(kind, index, top, parent):
                 img, crpid = cycle(kind, top, parent, True)
                 self.release(pid, kind, crpid, crpid)
                 return crpid, crpid
         elif mode == "random":
-            def on_point(kind, index, top, parent):
-                if index > 0:
-                    self.release(pid, kind, parent, top)
-                    return top, parent
+            @first_point_only
+            def on_point(kind, top, parent):
                 img, crpid = cycle(kind, top, parent, True, random_delay=True)
                 self.release(pid, kind, crpid, crpid)
                 return crpid, crpid
@@ -590,10 +345,8 @@ class Runner:
                 self.release(pid, kind, parent, top)
                 return top, parent
         elif mode == "repeat":
-            def on_point(kind, index, top, parent):
-                if index > 0:
-                    self.release(pid, kind, parent, top)
-                    return top, parent
+            @first_point_only
+            def on_point(kind, top, parent):
                 for k in range(REPEAT_COUNT):
                     self.log("repeat cycle %d/%d" % (k + 1, REPEAT_COUNT))
                     img, top = cycle(kind, top, parent, k == 0)
@@ -603,10 +356,8 @@ class Runner:
         elif mode == "twice":
             saved = {}
 
-            def on_point(kind, index, top, parent):
-                if index > 0:
-                    self.release(pid, kind, parent, top)
-                    return top, parent
+            @first_point_only
+            def on_point(kind, top, parent):
                 self.pre_checkpoint(run, pid, kind, parent, top)
                 img = self.checkpoint(pid, kill=True)
                 self.expect_killed(top, pid)
@@ -628,7 +379,7 @@ class Runner:
             first_out = os.path.join(self.aux, "stdout.first-restart")
             shutil.copy2(run.stdout, first_out)
             results[0] = ("first restart", first_out, st)
-            self.wait_gone(pid, "program after first restart")
+            self.wait_gone([pid], "program after first restart")
             self.log("second restart from the same image")
             run.restore(saved["snap"])
             run.consumed = saved["consumed"]
@@ -642,135 +393,42 @@ class Runner:
         return run, results
 
 
-def compare(label, ref_out, ref_st, out_path, st):
-    """Returns a list of problems (empty when equal)."""
-    got = read_bytes(out_path) or b""
-    problems = []
-    if norm_status(st) != norm_status(ref_st):
-        problems.append("%s: exit status %s, plain run had %s" % (
-            label, describe_status(st), describe_status(ref_st)))
-    if got != ref_out:
-        n = next((i for i in range(min(len(got), len(ref_out))) if got[i] != ref_out[i]),
-                 min(len(got), len(ref_out)))
-        diff = list(difflib.unified_diff(
-            ref_out.decode("utf-8", "replace").splitlines(),
-            got.decode("utf-8", "replace").splitlines(),
-            "plain/stdout", "%s/stdout" % label, lineterm=""))
-        if len(diff) > 120:
-            diff = diff[:120] + ["... (%d more diff lines)" % (len(diff) - 120)]
-        if not diff:
-            diff = ["(no line difference; bytes differ, e.g. NUL bytes)"]
-        problems.append("%s: stdout differs from plain run (%d vs %d bytes, first "
-                        "difference at byte %d: %r vs %r)\n%s" % (
-                            label, len(got), len(ref_out), n, got[n:n + 40],
-                            ref_out[n:n + 40], "\n".join(diff)))
-    return problems
-
-
-def has_line(data, word):
-    return word in (data or b"").split(b"\n")
-
-
-def dump_file(title, path, limit=4000):
-    data = read_bytes(path)
-    if data:
-        text = data.decode("utf-8", "replace")
-        if len(text) > limit:
-            text = "...\n" + text[-limit:]
-        print("----- %s (%s) -----\n%s" % (title, path, text.rstrip("\n")), flush=True)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tools", required=True, help="directory with cr_checkpoint and cr_restart")
+    ap = arg_parser(__doc__)
     ap.add_argument("--prog", required=True, help="test program")
     ap.add_argument("--interp", help="interpreter for --prog (e.g. python3)")
-    ap.add_argument("--mode", required=True, choices=MODES)
-    ap.add_argument("--work", default=None, help="parent of the scratch directory")
-    ap.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole test")
-    ap.add_argument("--seed", type=int, default=None, help="seed for random delays")
+    add_run_args(ap, MODES, timeout=60.0)
     ap.add_argument("--stdin", choices=("auto", "null", "pty"), default="auto",
                     help="program stdin; auto = pty for tty_* programs")
-    ap.add_argument("--keep", action="store_true", help="keep the scratch dir on success")
     ap.add_argument("--point-thread", choices=("main", "any"), default="main",
                     help="thread that blocks at CKPT/PAUSE/READ/SLEEP points: the main "
                          "thread (default) or any thread of a multi-threaded program")
-    args = ap.parse_args()
-    if args.seed is None:
-        args.seed = int(os.environ.get("CRTEST_SEED", random.randrange(1 << 30)))
+    args = parse_args(ap)
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %d" % ctypes.get_errno())
-        return 1
-
-    def on_term(sig, frame):
-        raise TestFailure("runner got signal %d" % sig)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-    prog_name = os.path.splitext(os.path.basename(args.prog))[0]
-    root = tempfile.mkdtemp(prefix="crest-e2e-%s-%s-" % (prog_name, args.mode),
-                            dir=args.work)
-    ok = skipped = False
-    runner = None
-    try:
-        runner = Runner(args, root)
-        runner.log("test %s/%s seed %d scratch %s" % (prog_name, args.mode, args.seed, root))
+    def body(runner):
         ref, ref_st = runner.run_plain("plain")
-        ref_out = read_bytes(ref.stdout) or b""
-        runner.log("plain run: %s, %d bytes of stdout" % (describe_status(ref_st), len(ref_out)))
-        if norm_status(ref_st) == ("exit", 77) and ref_out.strip() == b"SKIP":
-            raise Skip("program skipped itself")
-        if norm_status(ref_st) != ("exit", 0) or not has_line(ref_out, runner.expect_word):
-            dump_file("plain stdout", ref.stdout)
-            dump_file("plain stderr", ref.stderr)
-            raise TestFailure("plain run failed: %s, %s line %s" % (
-                describe_status(ref_st), runner.expect_word.decode(),
-                "present" if has_line(ref_out, runner.expect_word) else "missing"))
+        word = runner.expect_word
+        ref_out = runner.check_reference(ref, ref_st, word, word.decode(), may_skip=True)
         if args.mode == "plain":
-            ok = True
-            return 0
-
+            return
         run, results = runner.run_mode(args.mode)
         problems = []
         for label, out_path, st in results:
             problems += compare(label, ref_out, ref_st, out_path, st)
-            if not has_line(read_bytes(out_path), runner.expect_word):
-                problems.append("%s: no %s line in stdout" % (
-                    label, runner.expect_word.decode()))
+            if not has_line(read_bytes(out_path), word):
+                problems.append("%s: no %s line in stdout" % (label, word.decode()))
         if problems:
             for label, out_path, st in results:
                 dump_file("%s stdout" % label, out_path)
             dump_file("%s stderr" % args.mode, run.stderr)
             raise TestFailure("\n".join(problems))
-        ok = True
-        return 0
-    except Skip as e:
-        print("SKIP: %s" % e, flush=True)
-        ok = skipped = True
-        return 77
-    except TestFailure as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    finally:
-        if runner is not None:
-            runner.cleanup()
-        if ok and not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            if not ok:
-                for name in sorted(os.listdir(os.path.join(root, "aux"))) if os.path.isdir(
-                        os.path.join(root, "aux")) else []:
-                    if name.endswith((".err", ".out")):
-                        dump_file(name, os.path.join(root, "aux", name), 2000)
-                if os.path.isdir(os.path.join(root, args.mode)):
-                    dump_file("%s control" % args.mode,
-                              os.path.join(root, args.mode, "control"), 1000)
-            print("scratch dir kept: %s" % root, flush=True)
-        if ok and not skipped:
-            print("PASS: %s/%s" % (prog_name, args.mode), flush=True)
+
+    def dump_runs(root):
+        if os.path.isdir(os.path.join(root, args.mode)):
+            dump_file("%s control" % args.mode, os.path.join(root, args.mode, "control"), 1000)
+
+    prog_name = os.path.splitext(os.path.basename(args.prog))[0]
+    return run_test(args, "e2e", prog_name, lambda root: Runner(args, root), body, dump_runs)
 
 
 if __name__ == "__main__":

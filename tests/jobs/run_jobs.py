@@ -44,21 +44,19 @@ The runner is a child subreaper, reaps everything, ends processes by pid only.
 Exit status: 0 pass, 1 fail, 2 usage error, 77 skipped.
 """
 
-import argparse
-import ctypes
 import os
-import random
 import re
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True    # no __pycache__ in tests/e2e
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from run_e2e import (PR_SET_CHILD_SUBREAPER, compare, describe_status,  # noqa: E402
-                     dump_file, norm_status, proc_status, proc_syscall, read_bytes)
+from runner_common import (BaseRunner, RunDir, Skip, TestFailure,  # noqa: E402
+                           add_run_args, arg_parser, compare, describe_status,
+                           descendants_of, dump_file, norm_status, parse_args, proc_status,
+                           proc_syscall, proc_table, read_bytes, read_stat, run_test)
 
 NR_WAIT4 = 61
 NR_RT_SIGTIMEDWAIT = 128
@@ -111,60 +109,7 @@ MODES = ("plain", "restart", "restore_pgid", "restore_sid", "continue", "repeat"
          "busy_all", "busy_child")
 
 
-class TestFailure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
 # ---- /proc ----------------------------------------------------------------
-
-
-class Stat:
-    __slots__ = ("pid", "comm", "state", "ppid", "pgrp", "sid", "start")
-
-    def __repr__(self):
-        return "%d(%s %s ppid %d pgrp %d sid %d)" % (
-            self.pid, self.comm, self.state, self.ppid, self.pgrp, self.sid)
-
-
-def read_stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    s = Stat()
-    s.pid = pid
-    s.comm = text[text.find("(") + 1:text.rfind(")")]
-    rest = text[text.rfind(")") + 2:].split()
-    s.state, s.ppid, s.pgrp, s.sid = rest[0], int(rest[1]), int(rest[2]), int(rest[3])
-    s.start = int(rest[19])
-    return s
-
-
-def proc_table():
-    out = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            s = read_stat(int(name))
-            if s is not None:
-                out[s.pid] = s
-    return out
-
-
-def descendants_of(root, table):
-    children = {}
-    for s in table.values():
-        children.setdefault(s.ppid, []).append(s.pid)
-    out, todo = [], [root]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 def proc_io(pid):
@@ -248,15 +193,9 @@ class Point:
             "%d:%s" % pc for pc in self.conds), " quiet" if self.quiet else "")
 
 
-class Run:
+class Run(RunDir):
     def __init__(self, root, name):
-        self.name = name
-        self.dir = os.path.join(root, name)
-        os.mkdir(self.dir)
-        self.stdout = os.path.join(self.dir, "stdout")
-        self.stderr = os.path.join(self.dir, "stderr")
-        self.control = os.path.join(self.dir, "control")
-        self.consumed = 0
+        super().__init__(root, name)
         self.top = None          # the process the runner started
         self.status_pid = None   # whose exit status is the job's
         self.bystanders = set()
@@ -270,27 +209,11 @@ class Run:
         self.fds = {}            # pid -> {fd: target} at the last snapshot
         self.final = True        # compare output at the end
 
-    def control_lines(self):
-        data = read_bytes(self.control) or b""
-        return data.decode("utf-8", "replace").split("\n")[:-1]
 
-
-class Runner:
-    def __init__(self, args, case):
-        self.args = args
+class Runner(BaseRunner):
+    def __init__(self, args, case, root):
+        super().__init__(args, root)
         self.case = case
-        self.t0 = time.monotonic()
-        self.deadline = self.t0 + args.timeout
-        self.exited = {}
-        self.roles = {}
-        self.me = os.getpid()
-        self.rng = random.Random(args.seed)
-        self.seq = 0
-        self.root = None
-        self.aux = None
-        self.devnull = os.open("/dev/null", os.O_RDWR)
-        self.cr_checkpoint = os.path.join(os.path.abspath(args.tools), "cr_checkpoint")
-        self.cr_restart = os.path.join(os.path.abspath(args.tools), "cr_restart")
         self.scope = case.get("scope", "tree")
         self.expect = case.get("expect", b"PASS")
         argv = []
@@ -307,95 +230,10 @@ class Runner:
                 raise TestFailure("%s does not exist (not built?)" % a)
         self.argv = argv
 
-    # ---- logging, time -------------------------------------------------------
-
-    def log(self, msg):
-        print("[%7.3f] %s" % (time.monotonic() - self.t0, msg), flush=True)
-
-    def check_deadline(self, what):
-        if time.monotonic() > self.deadline:
-            raise TestFailure("timeout (%ss) while %s" % (self.args.timeout, what))
-
-    def tag(self, what):
-        self.seq += 1
-        return os.path.join(self.aux, "%02d-%s" % (self.seq, what))
-
-    def who(self, pid):
-        return "%s (pid %d)" % (self.roles.get(pid, "process"), pid)
-
     # ---- processes ------------------------------------------------------------
 
-    def spawn(self, argv, cwd, stdout_path, stderr_path, env=None, role=None):
-        out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        env = dict(os.environ if env is None else env)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.chdir(cwd)
-                os.dup2(self.devnull, 0)
-                os.dup2(out, 1)
-                os.dup2(err, 2)
-                os.closerange(3, 65536)
-                for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT,
-                            signal.SIGTERM, signal.SIGCHLD):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                os.execve(argv[0], argv, env)
-            except BaseException as e:   # noqa: B902 - the child must not return
-                try:
-                    os.write(2, ("exec %s failed: %s\n" % (argv[0], e)).encode())
-                finally:
-                    os._exit(127)
-        os.close(out)
-        os.close(err)
-        self.roles[pid] = role or os.path.basename(argv[0])
-        self.log("started pid %d: %s" % (pid, " ".join(argv)))
-        return pid
-
-    def reap(self):
-        while True:
-            try:
-                pid, st = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if pid in self.exited:
-                self.log("pid %d reaped again before its status was used" % pid)
-            self.exited[pid] = st
-            self.log("%s ended: %s" % (self.who(pid), describe_status(st)))
-
-    def wait_pid(self, pid, timeout=None):
-        limit = self.deadline if timeout is None else min(self.deadline,
-                                                          time.monotonic() + timeout)
-        while True:
-            self.reap()
-            if pid in self.exited:
-                return self.exited.pop(pid)
-            if time.monotonic() > limit:
-                raise TestFailure("timeout waiting for %s to end" % self.who(pid))
-            time.sleep(0.005)
-
-    def wait_gone(self, pids, what):
-        """Waits until none of pids exists (reaping orphans); returns the wait
-        statuses of those the runner reaped."""
-        got = {}
-        pids = set(pids)
-        while True:
-            self.reap()
-            for p in pids:
-                if p in self.exited:
-                    got[p] = self.exited.pop(p)
-            left = [p for p in pids if read_stat(p) is not None]
-            if not left:
-                return got
-            self.check_deadline("waiting for %s to disappear: %s" % (
-                what, [read_stat(p) for p in left]))
-            time.sleep(0.005)
-
-    def descendants(self, table=None):
-        return descendants_of(self.me, proc_table() if table is None else table)
+    def report_failure(self):
+        self.describe_leftovers()
 
     def describe_leftovers(self):
         """Logs where every process below the runner is (for failures)."""
@@ -418,24 +256,6 @@ class Runner:
                 pass
             self.log("left: %s syscall %s wchan %s fds %s" % (
                 s, proc_syscall(pid), wchan, " ".join(fds)))
-
-    def cleanup(self):
-        for _ in range(200):
-            self.reap()
-            pids = self.descendants()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    self.log("killed leftover %s" % self.who(pid))
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
-        self.reap()
-        if self.devnull is not None:
-            os.close(self.devnull)
-            self.devnull = None
 
     # ---- scope ----------------------------------------------------------------
 
@@ -558,20 +378,7 @@ class Runner:
     # ---- tools --------------------------------------------------------------
 
     def checkpoint(self, run, kill):
-        base = self.tag("ckpt")
-        img = base + ".img"
-        argv = [self.cr_checkpoint, "--" + self.scope]
-        if kill:
-            argv.append("--kill")
-        argv += ["-f", img, str(run.scope_id)]
-        cpid = self.spawn(argv, self.aux, base + ".out", base + ".err")
-        st = self.wait_pid(cpid, timeout=30)
-        if norm_status(st) != ("exit", 0):
-            raise TestFailure("cr_checkpoint failed (%s):\n%s" % (
-                describe_status(st), (read_bytes(base + ".err") or b"").decode(
-                    "utf-8", "replace")))
-        if not os.path.isfile(img) or os.path.getsize(img) == 0:
-            raise TestFailure("cr_checkpoint exited 0 but image %s is missing or empty" % img)
+        img = self.run_checkpoint(run.scope_id, kill, opts=["--" + self.scope])
         self.log("checkpointed --%s %d to %s (%d bytes)%s" % (
             self.scope, run.scope_id, img, os.path.getsize(img), " and killed" if kill else ""))
         return img
@@ -596,11 +403,9 @@ class Runner:
             self.log("bystanders %s survived the checkpoint" % sorted(run.bystanders))
 
     def restart(self, run, img, extra):
-        base = self.tag("restart")
-        crpid = self.spawn([self.cr_restart] + extra + [img], run.dir, base + ".out",
-                           base + ".err", role="cr_restart")
+        crpid, err = self.start_restart(run, img, extra)
         run.crpids.append(crpid)
-        return crpid, base + ".err"
+        return crpid, err
 
     def restart_failed(self, crpid, err):
         st = self.exited.get(crpid)
@@ -662,10 +467,7 @@ class Runner:
     # ---- driving -------------------------------------------------------------
 
     def start(self, run):
-        env = dict(os.environ)
-        env["CRTEST_CONTROL"] = run.control
-        env["LC_ALL"] = "C"
-        run.top = self.spawn(self.argv, run.dir, run.stdout, run.stderr, env, role="job")
+        run.top = self.start_run(run, self.argv, "job")
         run.status_pid = run.top
         run.t_start = time.monotonic()
 
@@ -678,10 +480,8 @@ class Runner:
         timed = self.case.get("timed")
         while True:
             self.check_deadline("running %s" % run.name)
-            lines = run.control_lines()
-            if run.consumed < len(lines):
-                line = lines[run.consumed]
-                run.consumed += 1
+            line = run.next_control_line()
+            if line is not None:
                 self.log("%s: control line %r" % (run.name, line))
                 words = line.split()
                 if not words:
@@ -715,7 +515,7 @@ class Runner:
                     raise TestFailure("the job ended but the status of %s is unknown" %
                                       self.who(run.status_pid))
                 st = self.exited.pop(run.status_pid)
-                left = [l for l in run.control_lines()[run.consumed:] if l.startswith("CKPT")]
+                left = [l for l in run.unhandled_lines() if l.startswith("CKPT")]
                 if left:
                     raise TestFailure("job ended (%s) with unhandled points %r" % (
                         describe_status(st), left))
@@ -787,9 +587,7 @@ class Runner:
         self.hold_stopped(snap)
 
     def run_mode(self, mode):
-        for tool in (self.cr_checkpoint, self.cr_restart):
-            if not os.access(tool, os.X_OK):
-                raise TestFailure("tool %s not found or not executable" % tool)
+        self.need_tools()
         variants = self.case.get("variants", {})
         if mode in ("restore_pgid", "restore_sid") or (mode == "restart" and variants):
             if mode not in variants:
@@ -921,52 +719,18 @@ class Runner:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tools", required=True, help="directory with cr_checkpoint and cr_restart")
+    ap = arg_parser(__doc__)
     ap.add_argument("--bin", required=True, help="directory of the built job programs")
     ap.add_argument("--src", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "programs"),
                     help="directory of the script programs")
     ap.add_argument("--case", required=True, choices=sorted(CASES))
-    ap.add_argument("--mode", required=True, choices=MODES)
-    ap.add_argument("--work", default=None, help="parent of the scratch directory")
-    ap.add_argument("--timeout", type=float, default=40.0, help="seconds for the whole test")
-    ap.add_argument("--seed", type=int, default=None, help="seed for random delays")
-    ap.add_argument("--keep", action="store_true", help="keep the scratch dir on success")
-    args = ap.parse_args()
-    if args.seed is None:
-        args.seed = int(os.environ.get("CRTEST_SEED", random.randrange(1 << 30)))
+    add_run_args(ap, MODES, timeout=40.0)
+    args = parse_args(ap)
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        print("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %d" % ctypes.get_errno())
-        return 1
-
-    def on_term(sig, frame):
-        raise TestFailure("runner got signal %d" % sig)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-    root = tempfile.mkdtemp(prefix="crest-jobs-%s-%s-" % (args.case, args.mode), dir=args.work)
-    ok = skipped = False
-    runner = None
-    mode_run = None
-    try:
-        runner = Runner(args, CASES[args.case])
-        runner.root = root
-        runner.aux = os.path.join(root, "aux")
-        os.mkdir(runner.aux)
-        runner.log("test %s/%s seed %d scratch %s" % (args.case, args.mode, args.seed, root))
+    def body(runner):
         ref, ref_st = runner.run_plain()
-        ref_out = read_bytes(ref.stdout) or b""
-        runner.log("plain run: %s, %d bytes of stdout" % (describe_status(ref_st), len(ref_out)))
-        if norm_status(ref_st) != ("exit", 0) or runner.expect not in ref_out.split(b"\n"):
-            dump_file("plain stdout", ref.stdout)
-            dump_file("plain stderr", ref.stderr)
-            raise TestFailure("plain run failed: %s, %r line %s" % (
-                describe_status(ref_st), runner.expect,
-                "present" if runner.expect in ref_out.split(b"\n") else "missing"))
+        ref_out = runner.check_reference(ref, ref_st, runner.expect, repr(runner.expect))
         if ref.points == 0 and not runner.case.get("timed"):
             raise TestFailure("plain run reached no checkpoint point")
         for b in ref.bystanders:
@@ -976,13 +740,11 @@ def main():
             os.kill(b, signal.SIGKILL)
         runner.wait_gone(ref.bystanders, "plain run's bystanders")
         if args.mode == "plain":
-            ok = True
-            return 0
+            return
 
         mode_run, st = runner.run_mode(args.mode)
         if not mode_run.final:
-            ok = True
-            return 0
+            return
         expected = ref_out
         for old, new in runner.subst:
             expected = expected.replace(old, new)
@@ -995,36 +757,16 @@ def main():
             dump_file("%s stdout" % args.mode, mode_run.stdout)
             dump_file("%s stderr" % args.mode, mode_run.stderr)
             raise TestFailure("\n".join(problems))
-        ok = True
-        return 0
-    except Skip as e:
-        print("SKIP: %s" % e, flush=True)
-        ok = skipped = True
-        return 77
-    except TestFailure as e:
-        print("FAIL: %s" % e, flush=True)
-        return 1
-    finally:
-        if runner is not None:
-            if not ok:
-                runner.describe_leftovers()
-            runner.cleanup()
-        if ok and not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            if not ok:
-                aux = os.path.join(root, "aux")
-                for name in sorted(os.listdir(aux)) if os.path.isdir(aux) else []:
-                    if name.endswith((".err", ".out")):
-                        dump_file(name, os.path.join(aux, name), 2000)
-                for name in ("plain",) if args.mode == "plain" else ("plain", args.mode):
-                    for f in ("stderr", "control"):
-                        p = os.path.join(root, name, f)
-                        if os.path.exists(p):
-                            dump_file("%s %s" % (name, f), p, 2000)
-            print("scratch dir kept: %s" % root, flush=True)
-        if ok and not skipped:
-            print("PASS: %s/%s" % (args.case, args.mode), flush=True)
+
+    def dump_runs(root):
+        for name in ("plain",) if args.mode == "plain" else ("plain", args.mode):
+            for f in ("stderr", "control"):
+                p = os.path.join(root, name, f)
+                if os.path.exists(p):
+                    dump_file("%s %s" % (name, f), p, 2000)
+
+    return run_test(args, "jobs", args.case,
+                    lambda root: Runner(args, CASES[args.case], root), body, dump_runs)
 
 
 if __name__ == "__main__":

@@ -6,45 +6,17 @@
 // (default 100) ms.  On SIGUSR1 it re-verifies the whole pattern and prints
 // "verify ok" or "verify bad at OFFSET".
 #define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
-static volatile sig_atomic_t usr1_count;
-
-static void on_usr1(int sig) {
-  (void)sig;
-  usr1_count++;
-}
-
-static void write_all(const char* buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(STDOUT_FILENO, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      _exit(3);
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
-}
+#include "subject.h"
 
 static void say(const char* fmt, unsigned long v) {
   char buf[64];
   int len = snprintf(buf, sizeof buf, fmt, v);
   write_all(buf, (size_t)len);
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
 }
 
 static uint64_t next(uint64_t* s) {  // xorshift64*
@@ -74,18 +46,11 @@ int main(int argc, char** argv) {
   uint64_t seed = 0x9E3779B97F4A7C15ULL;
   for (size_t i = 0; i < words; i++) mem[i] = next(&seed) | 1;
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_usr1;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGUSR1, &sa, NULL);
+  catch_usr1();
 
   write_all("ready\n", 6);
-  sig_atomic_t usr1_seen = 0;
   for (unsigned long counter = 0;; counter++) {
-    while (usr1_seen != usr1_count) {
-      usr1_seen++;
+    while (usr1_pending()) {
       uint64_t s = 0x9E3779B97F4A7C15ULL;
       size_t bad = words;
       for (size_t i = 0; i < words; i++) {

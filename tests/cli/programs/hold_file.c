@@ -8,37 +8,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t usr1_count;
-
-static void on_usr1(int sig) {
-  (void)sig;
-  usr1_count++;
-}
-
-static void write_all(const char* buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(STDOUT_FILENO, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      _exit(3);
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+#include "subject.h"
 
 static void read_line(int fd) {
   char line[512];
@@ -80,18 +53,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_usr1;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGUSR1, &sa, NULL);
+  catch_usr1();
 
   write_all("opened\n", 7);
-  sig_atomic_t usr1_seen = 0;
   for (unsigned long tick = 0;; tick++) {
-    while (usr1_seen != usr1_count) {
-      usr1_seen++;
+    while (usr1_pending()) {
       read_line(fd);
     }
     char buf[48];

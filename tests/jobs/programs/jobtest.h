@@ -26,6 +26,9 @@
 /* specs: printf-style, space-separated specs (may be ""). */
 void j_point(int n, const char *specs_fmt, ...) __attribute__((format(printf, 2, 3)));
 void j_bystander(pid_t pid);
+/* Forks a bystander (it closes every fd but 2 and pauses until killed),
+ * names it with j_bystander() and returns its pid. */
+pid_t j_start_bystander(void);
 
 /* read/write exactly len bytes (EINTR retried); read_full returns bytes read
  * (< len only at EOF). */
@@ -38,6 +41,16 @@ int j_pipe_bytes(int fd);
 char j_proc_state(pid_t pid);
 /* Sleeps ms milliseconds (nanosleep, restarted on EINTR). */
 void j_msleep(int ms);
+/* Polls cond every millisecond until it holds; fails the test after 10 s. */
+#define j_wait_until(cond)                                     \
+    do {                                                       \
+        for (int j_ms_ = 0; !(cond); j_ms_++) {                \
+            if (j_ms_ >= 10000)                                \
+                t_assert_fail("timeout waiting for " #cond,    \
+                              __FILE__, __LINE__);             \
+            j_msleep(1);                                       \
+        }                                                      \
+    } while (0)
 /* "exit N" / "killed by SIGNAME" / "stopped by ..." for a wait status. */
 const char *j_status(int st);
 

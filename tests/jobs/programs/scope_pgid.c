@@ -51,10 +51,7 @@ static void forward(const char *who, int in, int out, char c) {
 }
 
 static void wait_orphaned(pid_t parent) {
-    for (int i = 0; getppid() == parent; i++) {
-        t_assert(i < 10000);
-        j_msleep(1);
-    }
+    j_wait_until(getppid() != parent);
 }
 
 int main(void) {
@@ -75,10 +72,7 @@ int main(void) {
             fill(&t, r, 'a' + r);
             j_write_full(p12[1], &t, sizeof t);
             if (r == POINT_ROUND) {
-                for (int i = 0; j_pipe_bytes(p31[0]) < (int)sizeof t; i++) {
-                    t_assert(i < 10000);
-                    j_msleep(1);
-                }
+                j_wait_until(j_pipe_bytes(p31[0]) >= (int)sizeof t);
                 j_point(1, "quiet");
                 t_printf("token in flight after the point: %d bytes", j_pipe_bytes(p31[0]));
                 pgid_line("M1");
@@ -115,16 +109,7 @@ int main(void) {
     }
     (void)setpgid(m3, m1);
 
-    pid_t x = fork();
-    t_assert(x >= 0);
-    if (x == 0) {
-        for (int fd = 0; fd < 64; fd++)
-            if (fd != 2)
-                close(fd);
-        for (;;)
-            pause();
-    }
-    j_bystander(x);
+    j_start_bystander();
     t_assert(getpgid(m1) == m1 && getpgid(m2) == m1 && getpgid(m3) == m1);
     _exit(0);
 }

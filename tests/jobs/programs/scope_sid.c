@@ -73,14 +73,8 @@ int main(void) {
         pid_t g1;
         t_assert(j_read_full(rep[0], &g1, sizeof g1) == sizeof g1);
         close(rep[0]);
-        for (int i = 0; getppid() == l; i++) {
-            t_assert(i < 10000);
-            j_msleep(1);
-        }
-        for (int i = 0; getpgid(c2) != c2; i++) {
-            t_assert(i < 10000);
-            j_msleep(1);
-        }
+        j_wait_until(getppid() != l);
+        j_wait_until(getpgid(c2) == c2);
         j_point(1, "%d:S0 %d:S0 %d:S0 quiet", c1, g1, c2);
 
         ids_line("S", s);
@@ -94,15 +88,6 @@ int main(void) {
         t_pass();
     }
 
-    pid_t x = fork();
-    t_assert(x >= 0);
-    if (x == 0) {
-        for (int fd = 0; fd < 64; fd++)
-            if (fd != 2)
-                close(fd);
-        for (;;)
-            pause();
-    }
-    j_bystander(x);
+    j_start_bystander();
     _exit(0);
 }

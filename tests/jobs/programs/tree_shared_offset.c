@@ -45,10 +45,7 @@ int main(void) {
         put_record(fd, 'P', r);
         j_write_full(pc[1], &r, sizeof r);
         if (r == POINT_ROUND) {
-            for (int i = 0; j_pipe_bytes(cp[0]) < (int)sizeof r; i++) {
-                t_assert(i < 10000);
-                j_msleep(1);
-            }
+            j_wait_until(j_pipe_bytes(cp[0]) >= (int)sizeof r);
             j_point(1, "%d:S0", k);
             t_printf("token in flight after the point: %d bytes, offset %lld", j_pipe_bytes(cp[0]),
                      (long long)lseek(fd, 0, SEEK_CUR));
