@@ -5,9 +5,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "base/fd.h"
+#include "sys/io.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/page_pipeline.h"
 #include "checkpoint/page_runs.h"
@@ -55,8 +58,9 @@ Result<VmaRecord> classify(const MapsEntry& m) {
     v.path = p;
     if (m.shared) v.object_id = m.inode;
   } else if (p.rfind("/SYSV", 0) == 0) {
-    return Error::unsupported(format("area %llx-%llx is a System V shared memory segment (%s); not supported yet",
-                                     (unsigned long long)m.start, (unsigned long long)m.end, p.c_str()));
+    v.kind = VmaKind::SysvShm;
+    v.object_id = m.inode;  // the shmid
+    v.path = p;
   } else if (p[0] == '/') {
     if (ends_with(p, " (deleted)")) {
       v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::DeletedPrivate;
@@ -76,7 +80,7 @@ Result<VmaRecord> classify(const MapsEntry& m) {
 // Page ranges of [start, end) holding data the restore needs.
 Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, const VmaRecord& v) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
-  if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::DeletedPrivate) {
+  if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::DeletedPrivate || v.kind == VmaKind::SysvShm) {
     out.emplace_back(v.start, v.end);
     return out;
   }
@@ -111,11 +115,30 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, co
 
 }  // namespace
 
+// /proc/sysvipc/shm: "key shmid perms size cpid lpid nattch uid gid ..."
+Result<SysvShmRecord> read_sysv_shm(int shmid) {
+  auto text = CR_TRY(read_text_file("/proc/sysvipc/shm"));
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    long long key, id, size;
+    unsigned perms;
+    if (sscanf(line.c_str(), "%lld %lld %o %lld", &key, &id, &perms, &size) != 4) continue;
+    if (id == shmid) return SysvShmRecord{shmid, static_cast<int32_t>(key), static_cast<uint64_t>(size), perms};
+  }
+  return Error::unsupported(format("System V shared memory segment %d is not in /proc/sysvipc/shm", shmid));
+}
+
 Result<MemoryMapRecord> collect_memory_map(pid_t, const std::vector<MapsEntry>& maps) {
   MemoryMapRecord rec;
   for (const MapsEntry& m : maps) {
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, the same in every process
     rec.vmas.push_back(CR_TRY(classify(m)));
+    const VmaRecord& v = rec.vmas.back();
+    if (v.kind == VmaKind::SysvShm &&
+        std::none_of(rec.sysv_shm.begin(), rec.sysv_shm.end(), [&](const SysvShmRecord& r) { return r.shmid == (int)v.object_id; }))
+      rec.sysv_shm.push_back(CR_TRY(read_sysv_shm(static_cast<int>(v.object_id))));
   }
   return rec;
 }
@@ -127,7 +150,7 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
   PagePipeline pipeline(ctx.writer, ctx.pid, 4, sizeof(PageRunHeader) + kMaxRunPages * page);
   uint64_t queued = 0;
   for (const VmaRecord& v : map.vmas) {
-    if (v.kind == VmaKind::SharedAnon) {
+    if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) {
       // Shared memory seen through an earlier area (of this or another process) is saved
       // once: its pages reach every mapping of the object at restore.
       auto& covered = saved[v.object_id];

@@ -14,6 +14,7 @@ enum class VmaKind : uint8_t {
   SharedAnon = 4,     // shared anonymous (or of a deleted file / memfd); all pages in the image
   Vdso = 5,           // [vdso], [vvar], [vvar_vclock]: this kernel's, moved into place
   DeletedPrivate = 6, // private mapping of a deleted file: all pages in the image, restored anonymous
+  SysvShm = 7,        // System V shared memory attachment: object_id = shmid, all pages saved once
 };
 
 // madvise-style flags carried from VmFlags
@@ -43,9 +44,21 @@ struct VmaRecord {
   }
 };
 
+// A System V shared memory segment some area is attached to.
+struct SysvShmRecord {
+  int32_t shmid = 0;
+  int32_t key = 0;
+  uint64_t size = 0;
+  uint32_t mode = 0;       // permission bits, and SHM_DEST (01000) if marked for removal
+  template <class V> void fields(V& v) {
+    v.field("shmid", shmid); v.field("key", key); v.field("size", size); v.field("mode", mode);
+  }
+};
+
 struct MemoryMapRecord {
   std::vector<VmaRecord> vmas;
-  template <class V> void fields(V& v) { v.field("vmas", vmas); }
+  std::vector<SysvShmRecord> sysv_shm;
+  template <class V> void fields(V& v) { v.field("vmas", vmas); v.field("sysv_shm", sysv_shm); }
 };
 
 }  // namespace crest

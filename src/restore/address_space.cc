@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -120,6 +121,36 @@ Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t a
   return s;
 }
 
+// System V segments: the saved one if it still exists (same id, key and size), else a new
+// one, with the saved id when cr_restart may set shm_next_id (CAP_CHECKPOINT_RESTORE).
+Result<void> make_sysv_segments(const std::vector<const ProcessImage*>& images, SharedMemory& shm) {
+  for (const ProcessImage* image : images)
+    for (const SysvShmRecord& r : image->memory.sysv_shm) {
+      if (shm.sysv.count(r.shmid)) continue;
+      shmid_ds ds{};
+      int id = -1;
+      if (shmctl(r.shmid, IPC_STAT, &ds) == 0 && ds.shm_segsz == r.size && (r.key == 0 || ds.shm_perm.__key == r.key)) {
+        id = r.shmid;
+      } else {
+        if (FILE* f = fopen("/proc/sys/kernel/shm_next_id", "w")) {
+          fprintf(f, "%d", r.shmid);
+          fclose(f);
+        }
+        int flags = IPC_CREAT | static_cast<int>(r.mode & 0777) | (r.key ? IPC_EXCL : 0);
+        id = shmget(r.key ? r.key : IPC_PRIVATE, r.size, flags);
+        if (id < 0 && errno == EEXIST) id = shmget(r.key, 0, 0);
+        if (id < 0) return Error::os(format("recreating System V shared memory segment %d (key %d, %llu bytes)", r.shmid, r.key,
+                                            (unsigned long long)r.size));
+        if (id != r.shmid)
+          fprintf(stderr, "cr_restart: warning: System V segment %d restored as id %d (setting its id needs "
+                          "CAP_CHECKPOINT_RESTORE)\n", r.shmid, id);
+      }
+      shm.sysv[r.shmid] = id;
+      if (r.mode & 01000 /* SHM_DEST */) shm.sysv_remove.push_back(id);
+    }
+  return {};
+}
+
 Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images, const std::map<uint64_t, int>& deleted_files) {
   std::map<uint64_t, std::pair<int, uint64_t>> uses;  // object_id -> areas, size
   for (const ProcessImage* image : images)
@@ -130,6 +161,7 @@ Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& 
         size = std::max(size, v.file_offset + (v.end - v.start));
       }
   SharedMemory shm;
+  CR_TRY(make_sysv_segments(images, shm));
   for (auto& [id, use] : uses) {
     auto file = deleted_files.find(id);
     if (file != deleted_files.end()) {
@@ -206,6 +238,17 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
       }
       case VmaKind::Vdso:
         break;
+      case VmaKind::SysvShm: {
+        // One shmat() per attachment, at the area with offset 0; later areas of the same
+        // attachment (split by mprotect) are covered by it.
+        if (v.file_offset != 0) continue;
+        auto id = shm.sysv.find(v.object_id);
+        if (id == shm.sysv.end()) return Error::corrupt(format("area %llx: unknown System V segment", (unsigned long long)v.start));
+        uint64_t got = CR_TRY(s.sys.call("shmat", SYS_shmat, {static_cast<uint64_t>(id->second), v.start, 0}),
+                              "attaching System V segment %d at %llx", id->second, (unsigned long long)v.start);
+        if (got != v.start) return Error::os(format("System V segment attached at %llx, not %llx", (unsigned long long)got, (unsigned long long)v.start), EINVAL);
+        continue;
+      }
     }
     auto got = s.sys.call("mmap", SYS_mmap, {v.start, len, prot, flags, fd, offset});
     if (opened) (void)s.sys.call("close", SYS_close, {fd});
@@ -315,7 +358,7 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
 
 Result<void> finish_memory(StubSession& s, const ProcessImage& image) {
   for (auto& v : image.memory.vmas)
-    if (v.kind == VmaKind::SharedAnon && !(v.prot & PROT_WRITE))
+    if ((v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) && v.prot != (PROT_READ | PROT_WRITE))
       CR_TRY(s.sys.call("mprotect", SYS_mprotect, {v.start, v.end - v.start, v.prot}));
 
   const ProcessRecord& p = image.process;

@@ -88,6 +88,8 @@ Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t a
 struct SharedMemory {
   int sock_local = -1, sock_remote = -1;
   std::map<uint64_t, Fd> objects;  // object_id -> memfd
+  std::map<uint64_t, int> sysv;    // saved shmid -> the segment's id now
+  std::vector<int> sysv_remove;    // segments to mark for removal once attached (SHM_DEST)
 };
 // `deleted_files`: inode -> our fd of each deleted file or memfd the image reopened.
 Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& images, const std::map<uint64_t, int>& deleted_files);

@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -266,7 +267,9 @@ struct ZombieStub {
 
 // setsid()/setpgid() as the image had them, when asked (BLCR's --restore-sid and
 // --restore-pgid); otherwise the process stays in cr_restart's session and group.
-Result<void> restore_session_and_group(StubSession& s, const ProcessRecord& rec, const RestoreOptions& options) {
+// `renamed`: saved pid -> pid now, for groups whose leader came back with a new pid.
+Result<void> restore_session_and_group(StubSession& s, const ProcessRecord& rec, const RestoreOptions& options,
+                                       const std::map<pid_t, pid_t>& renamed) {
   const pid_t pid = s.tracee.tid();
   if (options.restore_sid && rec.sid == rec.pid) {
     auto r = s.sys.call("setsid", SYS_setsid);
@@ -274,13 +277,28 @@ Result<void> restore_session_and_group(StubSession& s, const ProcessRecord& rec,
     return {};
   }
   if (options.restore_pgid && rec.pgid != 0) {
-    pid_t want = rec.pgid == rec.pid ? 0 : rec.pgid;
-    auto r = s.sys.call("setpgid", SYS_setpgid, {0, static_cast<uint64_t>(want)});
+    pid_t want = rec.pgid;
+    if (auto it = renamed.find(rec.pgid); it != renamed.end()) want = it->second;
+    auto r = s.sys.call("setpgid", SYS_setpgid, {0, static_cast<uint64_t>(want == pid ? 0 : want)});
     if (!r) {
       int e = r.error().error_number();
-      return Error::os(format("process group %d cannot be restored (in use by another session, or its leader is not in "
-                              "the image)", rec.pgid), e == EPERM ? EBUSY : e);
+      return Error::os(format("process group %d cannot be restored (its leader is not in the image, or it belongs to "
+                              "another session)", rec.pgid), e == EPERM ? EBUSY : e);
     }
+  }
+  return {};
+}
+
+// With --restore-pgid, a group the image names must not exist yet: joining a live group
+// of other processes would mix the restored job into it.
+Result<void> check_groups_free(const std::vector<Restoring>& procs, const RestoreOptions& options) {
+  if (!options.restore_pgid) return {};
+  for (auto& p : procs) {
+    pid_t pgid = p.image.process.pgid;
+    if (pgid <= 0 || (options.restore_sid && p.image.process.sid == pgid)) continue;  // made anew by setsid
+    if (::kill(-pgid, 0) == 0 || errno == EPERM)
+      return Error::os(format("process group %d is in use by processes outside the image; restart without "
+                              "--restore-pgid to join cr_restart's group", pgid), EBUSY);
   }
   return {};
 }
@@ -321,6 +339,8 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
+  CR_TRY(check_groups_free(procs, options));
+  std::map<pid_t, pid_t> renamed;
   uint64_t area = 0;
   for (size_t i = 0; i < procs.size(); ++i) {
     Restoring& p = procs[i];
@@ -357,7 +377,8 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
       CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
     }
     // Before its children exist, so that they inherit the session and group.
-    CR_TRY(restore_session_and_group(*p.session, rec, options), "process %d", rec.pid);
+    renamed[rec.pid] = p.stub->tid();
+    CR_TRY(restore_session_and_group(*p.session, rec, options, renamed), "process %d", rec.pid);
   }
   pipes.clear();  // every end is held by the prepared fds now
   sockets.clear();
@@ -373,6 +394,8 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
   shm.sock_local = sock_local.get();
   shm.sock_remote = sock_at;
   for (auto& p : procs) CR_TRY(replace_address_space(*p.session, p.image, options, shm), "process %d", p.image.process.pid);
+  // Segments that were marked for removal are marked again, now that they are attached.
+  for (int id : shm.sysv_remove) shmctl(id, IPC_RMID, nullptr);
   // Zombies: forked by their parent's stub, they exit as they did once everything runs.
   for (const TreeEntryRecord& z : zombies) {
     auto parent = std::find_if(procs.begin(), procs.end(), [&](const Restoring& q) { return q.image.process.pid == z.ppid; });

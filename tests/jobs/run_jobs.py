@@ -31,6 +31,12 @@ Modes:
                behind; then the original job must finish as in the plain run
   busy_child   as busy_all, but the root is killed first so that only the
                other processes' pids are taken (cr_restart gets further)
+  busy_group   as busy_all with the case's busy_extra cr_restart options
+               (--restore-pgid --no-restore-pid): the group is taken, so it must
+               fail with exit 16 naming the process group
+  refused      custom cases (tree_other_user): see run_other_user
+Cases with "custom" (make_build, tree_other_user) are driven by their own
+methods: see run_make_build and run_other_user.
 
 After a restart the runner checks, before releasing the point, that every
 checkpointed process is back with its pid, its parent (cr_restart for top-level
@@ -66,6 +72,7 @@ POINT_SYSCALLS = {NR_RT_SIGSUSPEND, NR_PAUSE, NR_RT_SIGTIMEDWAIT}
 EBUSY = 16
 REPEAT_COUNT = 3
 STOPPED_HOLD = 0.3     # seconds a restored stopped process must stay stopped
+BUSY_GROUP_WAIT = 8     # seconds cr_restart gets to fail in mode busy_group
 
 # ---- cases ------------------------------------------------------------------
 #
@@ -103,10 +110,21 @@ CASES = {
     "tree_python_multiprocessing": dict(
         argv=["python3", "-u", "{src}/tree_python_multiprocessing.py"], expect=b"done"),
     "tree_busy_pid": dict(argv=["{bin}/tree_busy_pid"]),
+    # The scope_pgid ring, checkpointed without --kill; cr_restart --restore-pgid
+    # --no-restore-pid while the group still exists must fail (mode busy_group).
+    "scope_pgid_busy": dict(
+        argv=["{bin}/scope_pgid"], scope="pgid",
+        busy_extra=["--restore-pgid", "--no-restore-pid"]),
+    # make -j2 of a generated project with a slow compiler wrapper, checkpointed
+    # (--tree --kill) mid-build and restarted: see run_make_build.
+    "make_build": dict(argv=["make"], custom="make"),
+    # A session of uid 65534 with a root member: cr_checkpoint --sid as uid
+    # 65534 must fail naming the root member and leave everything running.
+    "tree_other_user": dict(argv=["setpriv"], custom="other_user"),
 }
 
 MODES = ("plain", "restart", "restore_pgid", "restore_sid", "continue", "repeat", "random",
-         "busy_all", "busy_child")
+         "busy_all", "busy_child", "busy_group", "refused")
 
 
 # ---- /proc ----------------------------------------------------------------
@@ -620,7 +638,7 @@ class Runner(BaseRunner):
                 self.hold_stopped(snap)
                 if run.root_pid != run.top:
                     run.status_pid = run.root_pid
-            elif mode in ("busy_all", "busy_child"):
+            elif mode in ("busy_all", "busy_child", "busy_group"):
                 self.busy(run, point, mode)
                 if not run.final:
                     return
@@ -664,7 +682,9 @@ class Runner(BaseRunner):
         before = set(self.descendants())
         exited_before = set(self.exited)
         out_size = os.path.getsize(run.stdout)
-        crpid, err = self.restart(run, img, [])
+        extra = self.case.get("busy_extra", []) if mode == "busy_group" else []
+        crpid, err = self.restart(run, img, extra)
+        t_cr = time.monotonic()
         seen = set()
         while crpid not in self.exited:
             self.reap()
@@ -673,6 +693,15 @@ class Runner(BaseRunner):
                 if p not in seen:
                     seen.add(p)
                     self.log("under cr_restart: %s" % table.get(p))
+            if mode == "busy_group" and time.monotonic() - t_cr > BUSY_GROUP_WAIT:
+                under = [table.get(p) for p in descendants_of(crpid, table)]
+                raise TestFailure(
+                    "cr_restart %s did not fail within %d s while the process group %d "
+                    "exists; under it: %s (untraced, in the original group: %s)\n%s" % (
+                        " ".join(extra), BUSY_GROUP_WAIT, run.scope_id, under,
+                        [s.pid for s in under if s is not None and s.pgrp == run.scope_id
+                         and not traced(s.pid)],
+                        (read_bytes(err) or b"").decode("utf-8", "replace")))
             self.check_deadline("waiting for cr_restart to fail")
             time.sleep(0.002)
         st = self.exited.pop(crpid)
@@ -682,8 +711,12 @@ class Runner(BaseRunner):
         if norm_status(st) != ("exit", EBUSY):
             problems.append("cr_restart should exit %d (EBUSY), got %s" % (
                 EBUSY, describe_status(st)))
-        named = {int(n) for n in re.findall(r"\b\d+\b", text)} & busy
-        if "pid" not in text.lower() or not named:
+        numbers = {int(n) for n in re.findall(r"\b\d+\b", text)}
+        if mode == "busy_group":
+            if not re.search(r"group|pgid|pgrp", text, re.I) or run.scope_id not in numbers:
+                problems.append("cr_restart's message does not name the process group %d" %
+                                run.scope_id)
+        elif "pid" not in text.lower() or not numbers & busy:
             problems.append("cr_restart's message does not name a taken pid (one of %s)" %
                             sorted(busy))
         # Whatever cr_restart left behind was re-parented to the runner.
@@ -717,6 +750,343 @@ class Runner(BaseRunner):
             self.settle(run, point, {p: s.ppid for p, s in snap.items()},
                         "the original job after the failed restart")
 
+    # ---- make_build -------------------------------------------------------------
+
+    MAKE_PARTS = 6
+    MAKE_COMPILERS = ("slowcc", "sleep", "gcc", "cc1", "as", "collect2", "ld")
+
+    def write_make_project(self, d, gcc):
+        """A make project in d: main.c and MAKE_PARTS part*.c, compiled by ./slowcc
+        (sleeps 0.3 s, then runs gcc)."""
+        n = self.MAKE_PARTS
+        for i in range(1, n + 1):
+            with open(os.path.join(d, "part%d.c" % i), "w") as f:
+                f.write("int part%d(int x) { return x * %d + %d; }\n" % (i, i + 1, i * i))
+        with open(os.path.join(d, "main.c"), "w") as f:
+            f.write("#include <stdio.h>\n")
+            for i in range(1, n + 1):
+                f.write("int part%d(int);\n" % i)
+            f.write("int main(void) {\n    int sum = 0, v;\n")
+            for i in range(1, n + 1):
+                f.write('    v = part%d(%d); sum += v; printf("part%d(%d) = %%d\\n", v);\n' % (
+                    i, 10 * i, i, 10 * i))
+            f.write('    printf("sum %d\\n", sum);\n    return 0;\n}\n')
+        cc = os.path.join(d, "slowcc")
+        with open(cc, "w") as f:
+            f.write('#!/bin/sh\nsleep 0.3\nexec %s "$@"\n' % gcc)
+        os.chmod(cc, 0o755)
+        objs = " ".join(["main.o"] + ["part%d.o" % i for i in range(1, n + 1)])
+        with open(os.path.join(d, "Makefile"), "w") as f:
+            f.write("CC = ./slowcc\nOBJS = %s\n\nprog: $(OBJS)\n\t$(CC) -o prog $(OBJS)\n\n"
+                    "%%.o: %%.c\n\t$(CC) -O1 -c $< -o $@\n" % objs)
+        return ["main.o"] + ["part%d.o" % i for i in range(1, n + 1)]
+
+    def make_env(self):
+        env = dict(os.environ)
+        for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEFILES", "MAKE_TERMOUT",
+                  "MAKE_TERMERR", "GNUMAKEFLAGS", "CC", "CFLAGS"):
+            env.pop(k, None)
+        env["LC_ALL"] = "C"
+        return env
+
+    def run_program(self, run, name):
+        """Runs the built run.dir/prog; returns its stdout."""
+        base = os.path.join(run.dir, "prog-run")
+        pid = self.spawn([os.path.join(run.dir, "prog")], run.dir, base + ".out",
+                         base + ".err", role="prog")
+        st = self.wait_pid(pid, timeout=20)
+        out = read_bytes(base + ".out") or b""
+        if norm_status(st) != ("exit", 0) or b"sum " not in out:
+            dump_file("%s prog stderr" % name, base + ".err")
+            raise TestFailure("the program built by the %s run: %s, stdout %r" % (
+                name, describe_status(st), out))
+        return out
+
+    def make_run(self, name, checkpoint):
+        """One make -j2 build in <root>/<name>; with checkpoint, checkpointed with
+        --tree --kill mid-build and restarted. Returns (run, status)."""
+        gcc = shutil.which("gcc")
+        if gcc is None:
+            raise Skip("gcc not found")
+        run = Run(self.root, name)
+        objs = self.write_make_project(run.dir, gcc)
+        run.top = self.spawn([self.argv[0], "-j2"], run.dir, run.stdout, run.stderr,
+                             self.make_env(), role="make")
+        run.status_pid = run.top
+        done = False
+        while True:
+            self.check_deadline("running make (%s)" % name)
+            self.reap()
+            if run.status_pid in self.exited:
+                break
+            if checkpoint and not done:
+                table = proc_table()
+                below = [table[p] for p in descendants_of(run.top, table) if p in table]
+                compiling = [s for s in below if s.comm in self.MAKE_COMPILERS]
+                built = [o for o in objs if os.path.exists(os.path.join(run.dir, o))]
+                if len(built) >= 2 and compiling:
+                    done = True
+                    self.make_checkpoint(run, objs, table)
+            time.sleep(0.005)
+        st = self.exited.pop(run.status_pid)
+        if checkpoint and not done:
+            raise TestFailure("make finished before a checkpoint mid-build was possible")
+        self.wait_gone(self.descendants(), "processes left after make")
+        return run, st
+
+    def make_checkpoint(self, run, objs, table):
+        snap = {p: table[p] for p in [run.top] + descendants_of(run.top, table) if p in table}
+        self.log("make tree at the checkpoint: %s" % sorted(snap.values(), key=lambda s: s.pid))
+        run.scope_id = run.top
+        img = self.run_checkpoint(run.top, kill=True, opts=["--tree"])
+        self.log("checkpointed --tree %d to %s (%d bytes) and killed" % (
+            run.top, img, os.path.getsize(img)))
+        got = self.wait_gone(list(snap), "killed make tree")
+        for pid, st in got.items():
+            if norm_status(st) != ("signal", signal.SIGKILL):
+                raise TestFailure("%s should have died of SIGKILL after cr_checkpoint --kill, "
+                                  "got %s" % (self.who(pid), describe_status(st)))
+        built = [o for o in objs if os.path.exists(os.path.join(run.dir, o))]
+        if os.path.exists(os.path.join(run.dir, "prog")) or len(built) == len(objs):
+            raise TestFailure("the build was complete at the checkpoint (objects %s): "
+                              "not mid-build" % built)
+        self.log("mid-build: %d of %d objects built at the checkpoint" % (len(built), len(objs)))
+        crpid, err = self.restart(run, img, [])
+        run.status_pid = crpid
+        # make must come back under cr_restart with its pid.
+        while True:
+            self.reap()
+            if crpid in self.exited:
+                raise self.restart_failed(crpid, err)
+            s = read_stat(run.top)
+            if s is not None and s.ppid == crpid and s.state not in "ZTt" \
+                    and not traced(run.top):
+                break
+            self.check_deadline("waiting for make %d to be back under cr_restart %d" % (
+                run.top, crpid))
+            time.sleep(0.002)
+        self.log("make %d is back under cr_restart %d" % (run.top, crpid))
+
+    def run_make_build(self, mode):
+        ref, ref_st = self.make_run("plain", checkpoint=False)
+        ref_out = self.check_reference(ref, ref_st, b"./slowcc -o prog " + b" ".join(
+            o.encode() for o in ["main.o"] + ["part%d.o" % i for i in range(1, 7)]),
+            "link")
+        ref_prog = self.run_program(ref, "plain")
+        self.log("plain build: %d lines; program prints %r" % (
+            ref_out.count(b"\n"), ref_prog))
+        if mode == "plain":
+            return
+        if mode != "restart":
+            raise TestFailure("make_build supports only plain and restart")
+        self.need_tools()
+        run, st = self.make_run(mode, checkpoint=True)
+        got = read_bytes(run.stdout) or b""
+        problems = []
+        if norm_status(st) != ("exit", 0):
+            problems.append("make under cr_restart: %s, expected exit 0" % describe_status(st))
+        if got != ref_out:
+            # Under -j2 the compile lines may come in another order.
+            if sorted(got.split(b"\n")) == sorted(ref_out.split(b"\n")):
+                self.log("make's stdout has the plain run's lines in another order")
+            else:
+                problems.append("make's stdout differs from the plain run's (as sorted lines)")
+        if not problems:
+            prog = self.run_program(run, mode)
+            if prog != ref_prog:
+                problems.append("the program prints %r, the plain build's %r" % (prog, ref_prog))
+        if problems:
+            dump_file("plain stdout", ref.stdout)
+            dump_file("%s stdout" % mode, run.stdout)
+            dump_file("%s stderr" % mode, run.stderr)
+            raise TestFailure("\n".join(problems))
+
+    # ---- tree_other_user ----------------------------------------------------------
+
+    NOBODY = 65534
+    TICKER = (
+        "import sys, time\n"
+        "i = 0\n"
+        "with open(sys.argv[2], 'a') as f:\n"
+        "    while True:\n"
+        "        f.write('%s %d\\n' % (sys.argv[1], i)); f.flush()\n"
+        "        i += 1\n"
+        "        time.sleep(0.02)\n")
+
+    def as_nobody(self, argv):
+        u = str(self.NOBODY)
+        return [self.argv[0], "--reuid=" + u, "--regid=" + u, "--clear-groups", "--"] + argv
+
+    @staticmethod
+    def nobody_can_run(path):
+        """Others may execute path and enter every directory above it."""
+        path = os.path.realpath(path)
+        if os.stat(path).st_mode & 0o005 != 0o005:
+            return False
+        d = os.path.dirname(path)
+        while True:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+            if d == "/":
+                return True
+            d = os.path.dirname(d)
+
+    def reachable_by_nobody(self, path):
+        """path, or a copy in <root>/bin when uid 65534 cannot reach it."""
+        path = os.path.abspath(path)
+        if self.nobody_can_run(path):
+            return path
+        bindir = os.path.join(self.root, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        os.chmod(bindir, 0o755)
+        copy = os.path.join(bindir, os.path.basename(path))
+        shutil.copy2(path, copy)
+        os.chmod(copy, 0o755)
+        self.log("uid %d cannot reach %s: using a copy %s" % (self.NOBODY, path, copy))
+        return copy
+
+    @staticmethod
+    def uid_of(pid):
+        st = proc_status(pid)
+        return None if st is None else int(st["Uid"].split()[0])
+
+    def sizes(self, files):
+        return {k: (os.path.getsize(f) if os.path.exists(f) else 0) for k, f in files.items()}
+
+    def check_members(self, members, sid, files, what):
+        """Every member runs (not stopped, not traced, same session) and its output
+        advances."""
+        before = self.sizes(files)
+        end = time.monotonic() + 0.6
+        while time.monotonic() < end:
+            for name, pid in members.items():
+                s = read_stat(pid)
+                if s is None or s.state in "TtZX" or s.sid != sid:
+                    raise TestFailure("%s member %s (pid %d) is not running %s: %s" % (
+                        what, name, pid, "in its session" if s else "", s))
+                if traced(pid):
+                    raise TestFailure("%s member %s (pid %d) is traced (TracerPid %s)" % (
+                        what, name, pid, proc_status(pid).get("TracerPid")))
+            time.sleep(0.05)
+        after = self.sizes(files)
+        stuck = [k for k in files if after[k] <= before[k]]
+        if stuck:
+            raise TestFailure("%s: the output of %s does not advance (%s -> %s)" % (
+                what, stuck, before, after))
+
+    def run_other_user(self, mode):
+        if mode != "refused":
+            raise TestFailure("tree_other_user supports only mode refused")
+        if os.geteuid() != 0:
+            raise Skip("needs root (to start processes of two users)")
+        setsid = shutil.which("setsid")
+        if setsid is None:
+            raise Skip("setsid not found")
+        # The members' interpreter must be usable by uid 65534 (not a python
+        # under /root, say).
+        python = next((p for p in ("/usr/bin/python3", "/bin/python3")
+                       if os.path.exists(p) and self.nobody_can_run(p)), None)
+        if python is None:
+            raise Skip("no python3 usable by uid %d" % self.NOBODY)
+        self.need_tools()
+        os.chmod(self.root, 0o711)
+        d = os.path.dirname(os.path.realpath(self.root))
+        while True:
+            if not os.stat(d).st_mode & 0o001:
+                raise TestFailure("uid %d cannot enter %s (above the scratch directory); "
+                                  "use --work" % (self.NOBODY, d))
+            if d == "/":
+                break
+            d = os.path.dirname(d)
+        share = os.path.join(self.root, "share")
+        os.mkdir(share)
+        os.chmod(share, 0o777)
+        imgdir = os.path.join(self.root, "img")
+        os.mkdir(imgdir)
+        os.chmod(imgdir, 0o777)
+        ticker = os.path.join(share, "ticker.py")
+        with open(ticker, "w") as f:
+            f.write(self.TICKER)
+        os.chmod(ticker, 0o644)
+        ckpt = self.reachable_by_nobody(self.cr_checkpoint)
+        files = {n: os.path.join(share, n + ".out") for n in ("leader", "member", "root")}
+        # A root sh becomes the session leader (setsid), starts the root member,
+        # then drops to uid 65534 (setpriv) and starts the 65534 member before it
+        # becomes the leader's ticker itself.
+        inner = "%s %s member %s & exec %s %s leader %s" % (
+            python, ticker, files["member"], python, ticker, files["leader"])
+        script = "%s %s root %s & exec %s" % (
+            python, ticker, files["root"],
+            " ".join("'%s'" % a for a in self.as_nobody(["/bin/sh", "-c", inner])))
+        run = Run(self.root, "job")
+        run.top = self.spawn([setsid, "/bin/sh", "-c", script], run.dir, run.stdout,
+                             run.stderr, role="session leader")
+        sid = run.top
+        members = None
+        while members is None:
+            self.reap()
+            if run.top in self.exited:
+                dump_file("job stderr", run.stderr)
+                raise TestFailure("the session leader ended: %s" % describe_status(
+                    self.exited[run.top]))
+            table = proc_table()
+            sess = {p: s for p, s in table.items() if s.sid == sid}
+            py = {p: s for p, s in sess.items() if s.comm.startswith("python")}
+            if len(sess) == 3 and len(py) == 3 and run.top in py:
+                uids = {p: self.uid_of(p) for p in py}
+                root = [p for p in py if uids[p] == 0]
+                nob = [p for p in py if uids[p] == self.NOBODY and p != run.top]
+                if uids[run.top] == self.NOBODY and len(root) == 1 and len(nob) == 1 \
+                        and all(table[p].ppid == run.top for p in root + nob) \
+                        and all(os.path.exists(f) for f in files.values()):
+                    members = {"leader": run.top, "member": nob[0], "root": root[0]}
+            self.check_deadline("waiting for the session %d to be set up: %s" % (
+                sid, sorted(sess.values(), key=lambda s: s.pid)))
+            time.sleep(0.01)
+        for name, pid in members.items():
+            self.roles[pid] = "%s (uid %d)" % (name, self.uid_of(pid))
+        self.log("session %d: leader %d (uid %d), member %d (uid %d), root member %d" % (
+            sid, members["leader"], self.NOBODY, members["member"], self.NOBODY,
+            members["root"]))
+        self.check_members(members, sid, files, "before the checkpoint:")
+        # uid 65534 must see every member in /proc.
+        base = self.tag("proc-as-nobody")
+        pid = self.spawn(self.as_nobody(["/bin/cat"] + ["/proc/%d/stat" % p for p in
+                                                         members.values()]),
+                         imgdir, base + ".out", base + ".err", role="cat as nobody")
+        st = self.wait_pid(pid, timeout=20)
+        if norm_status(st) != ("exit", 0):
+            raise TestFailure("uid %d cannot read the members' /proc/PID/stat: %s\n%s" % (
+                self.NOBODY, describe_status(st), (read_bytes(base + ".err") or b"").decode()))
+        img = os.path.join(imgdir, "session.img")
+        base = self.tag("ckpt-as-nobody")
+        pid = self.spawn(self.as_nobody([ckpt, "--sid", str(sid), "-f", img]), imgdir,
+                         base + ".out", base + ".err", role="cr_checkpoint as uid 65534")
+        st = self.wait_pid(pid, timeout=30)
+        text = (read_bytes(base + ".err") or b"").decode("utf-8", "replace")
+        self.log("cr_checkpoint --sid %d as uid %d: %s, stderr:\n%s" % (
+            sid, self.NOBODY, describe_status(st), text.rstrip()))
+        problems = []
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) == 0:
+            problems.append("cr_checkpoint as uid %d should fail with a non-zero exit, got %s"
+                            % (self.NOBODY, describe_status(st)))
+        if members["root"] not in {int(n) for n in re.findall(r"\b\d+\b", text)}:
+            problems.append("cr_checkpoint's message does not name the root member %d" %
+                            members["root"])
+        left = os.listdir(imgdir)
+        if left:
+            problems.append("files left in the image directory: %s" % left)
+        try:
+            self.check_members(members, sid, files, "after the failed checkpoint:")
+        except TestFailure as e:
+            problems.append(str(e))
+        if problems:
+            raise TestFailure("\n".join(problems))
+        self.log("cr_checkpoint refused; every member runs on")
+        for pid in members.values():
+            os.kill(pid, signal.SIGKILL)
+        self.wait_gone(list(members.values()), "session members")
+
 
 def main():
     ap = arg_parser(__doc__)
@@ -729,6 +1099,11 @@ def main():
     args = parse_args(ap)
 
     def body(runner):
+        custom = runner.case.get("custom")
+        if custom == "make":
+            return runner.run_make_build(args.mode)
+        if custom == "other_user":
+            return runner.run_other_user(args.mode)
         ref, ref_st = runner.run_plain()
         ref_out = runner.check_reference(ref, ref_st, runner.expect, repr(runner.expect))
         if ref.points == 0 and not runner.case.get("timed"):
@@ -759,7 +1134,7 @@ def main():
             raise TestFailure("\n".join(problems))
 
     def dump_runs(root):
-        for name in ("plain",) if args.mode == "plain" else ("plain", args.mode):
+        for name in ("plain",) if args.mode == "plain" else ("plain", args.mode, "job"):
             for f in ("stderr", "control"):
                 p = os.path.join(root, name, f)
                 if os.path.exists(p):
