@@ -147,8 +147,22 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
   Fd pagemap(::open(format("/proc/%d/pagemap", ctx.pid).c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
-  PagePipeline pipeline(ctx.writer, ctx.pid, 4, sizeof(PageRunHeader) + kMaxRunPages * page);
+  const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * page;
+  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity);
   uint64_t queued = 0;
+  std::vector<uint8_t>* buf = nullptr;  // the section being filled
+  size_t used = 0;
+  auto flush = [&]() -> Result<void> {
+    if (!buf) return {};
+    if (used == 0) {
+      pipeline.release(buf);
+    } else {
+      pipeline.submit(buf, used, XXH3_64bits(buf->data(), used));
+      queued += used;
+    }
+    buf = nullptr;
+    return {};
+  };
   for (const VmaRecord& v : map.vmas) {
     if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) {
       // Shared memory seen through an earlier area (of this or another process) is saved
@@ -164,26 +178,28 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
     auto ranges = CR_TRY(pages_to_save(pagemap.get(), v), "area %llx-%llx", (unsigned long long)v.start, (unsigned long long)v.end);
     for (auto [start, end] : ranges) {
       for (uint64_t a = start; a < end;) {
-        uint64_t n = std::min<uint64_t>((end - a) / page, kMaxRunPages);
         if (ctx.cancelled && ctx.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
-        std::vector<uint8_t>* buf = CR_TRY(pipeline.acquire());
-        CR_TRY(ctx.tracee.read_memory(a, buf->data() + sizeof(PageRunHeader), n * page));
+        // Runs of small areas share one section: fill the current buffer while it has
+        // room for a run header and at least one page.
+        if (buf && used + sizeof(PageRunHeader) + page > capacity) CR_TRY(flush());
+        if (!buf) {
+          buf = CR_TRY(pipeline.acquire());
+          used = 0;
+        }
+        uint64_t room = (capacity - used - sizeof(PageRunHeader)) / page;
+        uint64_t n = std::min<uint64_t>((end - a) / page, room);
+        uint8_t* at = buf->data() + used;
+        CR_TRY(ctx.tracee.read_memory(a, at + sizeof(PageRunHeader), n * page));
         // Pages that hold only zeros need not be stored where a fresh page is zero
         // already (anything but a private file mapping): they become holes.
-        size_t size = v.kind == VmaKind::FilePrivate ? pack_runs_keep_zeros(buf->data(), a, n, page)
-                                                     : pack_runs_skip_zeros(buf->data(), a, n, page);
-        if (size == 0) {
-          pipeline.release(buf);
-        } else {
-          pipeline.submit(buf, size, XXH3_64bits(buf->data(), size));
-        }
+        used += v.kind == VmaKind::FilePrivate ? pack_runs_keep_zeros(at, a, n, page) : pack_runs_skip_zeros(at, a, n, page);
         ctx.pages_written += n;
-        queued += size;
-        if (ctx.progress) ctx.progress(queued);
+        if (ctx.progress) ctx.progress(queued + used);
         a += n * page;
       }
     }
   }
+  CR_TRY(flush());
   return pipeline.finish();
 }
 
