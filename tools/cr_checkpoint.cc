@@ -39,6 +39,7 @@ struct Options {
   Scope scope = Scope::Tree;
   TracePolicy trace;
   bool skip_unsupported = false;
+  Compression compression;
   unsigned timeout = 0;
   int verbose = 0;
   bool quiet = false;
@@ -69,6 +70,7 @@ void usage(FILE* out) {
           "                        send SIGSTOP, SIGTERM, SIGABRT, SIGKILL, SIGCONT\n"
           "Other:\n"
           "  -t, --time SEC        give up after SEC seconds, leaving the process running\n"
+          "  --compress=CODEC      compress memory pages: zstd, zstd:LEVEL or lz4 (cr_restart needs no option)\n"
           "  --skip-unsupported    leave out descriptors crest cannot restore (a TCP socket, say)\n"
           "                        instead of failing; they are closed in the restarted process\n"
           "  -v, --verbose         more messages on stderr\n"
@@ -86,7 +88,7 @@ void usage(FILE* out) {
 
 enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
-  kVersion, kIgnored, kSkipUnsupported, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
+  kVersion, kIgnored, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
 };
 
 int parse(int argc, char** argv, Options& o) {
@@ -106,6 +108,7 @@ int parse(int argc, char** argv, Options& o) {
       {"kill", no_argument, nullptr, kKill}, {"cont", no_argument, nullptr, kCont},
       {"sync", no_argument, nullptr, kSync}, {"nosync", no_argument, nullptr, kNoSync},
       {"time", required_argument, nullptr, 't'}, {"skip-unsupported", no_argument, nullptr, kSkipUnsupported},
+      {"compress", required_argument, nullptr, kCompress},
       {"save-exe", no_argument, nullptr, kIgnored}, {"save-private", no_argument, nullptr, kIgnored},
       {"save-shared", no_argument, nullptr, kIgnored}, {"save-all", no_argument, nullptr, kIgnored},
       {"save-none", no_argument, nullptr, kIgnored}, {"ptraced-error", no_argument, nullptr, kPtracedError},
@@ -165,6 +168,12 @@ int parse(int argc, char** argv, Options& o) {
       case kPtracerError: o.trace.tracer = PtracerPolicy::Error; break;
       case kPtracerSkip: o.trace.tracer = PtracerPolicy::Skip; break;
       case kSkipUnsupported: o.skip_unsupported = true; break;
+      case kCompress: {
+        auto c = parse_compression(optarg);
+        if (!c) { fprintf(stderr, "cr_checkpoint: %s\n", c.error().message().c_str()); return kExitUsage; }
+        o.compression = *c;
+        break;
+      }
       case kIgnored: break;
       default: usage(stderr); return kExitUsage;
     }
@@ -215,6 +224,7 @@ Result<int> run(const Options& o) {
   copt.scope = o.scope;
   copt.trace_policy = o.trace;
   copt.skip_unsupported = o.skip_unsupported;
+  copt.compression = o.compression;
   copt.after = o.after;
   copt.after_signal = o.signal;
   copt.progress = [&](uint64_t b) { progress.update(b); };

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/fd.h"
+#include "image/compression.h"
 #include "image/image_reader.h"
 #include "records/fd_record.h"
 #include "records/memory_record.h"
@@ -31,9 +32,14 @@ Result<void> dump(int fd, const std::string& name, bool records) {
   ImageHeader h = CR_TRY(reader.read_header());
   printf("image %s: format %u, arch %u, page size %u, kernel %.64s, crest %.24s\n", name.c_str(), h.format_version, h.arch,
          h.page_size, h.kernel_release, h.crest_version);
-  uint64_t pages = 0, page_sections = 0;
+  uint64_t pages = 0, page_sections = 0, compressed = 0;
   while (!reader.complete()) {
     Section s = CR_TRY(reader.next_section());
+    if (s.type == SectionType::MemoryPagesCompressed) {
+      s.payload = CR_TRY(decompress_pages(s.payload));
+      s.type = SectionType::MemoryPages;
+      ++compressed;
+    }
     if (s.type == SectionType::MemoryPages) {
       for (size_t at = 0; at + sizeof(PageRunHeader) <= s.payload.size();) {
         PageRunHeader run{};
@@ -57,8 +63,8 @@ Result<void> dump(int fd, const std::string& name, bool records) {
     }
     fputs(out.c_str(), stdout);
   }
-  printf("%llu pages in %llu MemoryPages sections\nimage complete and verified\n", (unsigned long long)pages,
-         (unsigned long long)page_sections);
+  printf("%llu pages in %llu MemoryPages sections (%llu compressed)\nimage complete and verified\n", (unsigned long long)pages,
+         (unsigned long long)page_sections, (unsigned long long)compressed);
   return {};
 }
 

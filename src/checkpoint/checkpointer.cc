@@ -291,7 +291,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   SharedObjectsSaved shared_saved;
   for (size_t i = 0; i < dumps.size(); ++i) {
     const pid_t pid = dumps[i].proc.pid;
-    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled};
+    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled, opt.compression};
     CR_TRY(write_memory_pages(ctx, dumps[i].map, shared_saved), "process %d", pid);
     pages += ctx.pages_written;
   }

@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "checkpoint/frozen_tree.h"
+#include "image/compression.h"
 
 namespace crest {
 
@@ -20,6 +21,7 @@ struct CheckpointOptions {
   TracePolicy trace_policy;
   // Leave out (with a warning) descriptors crest cannot restore instead of failing.
   bool skip_unsupported = false;
+  Compression compression;  // of memory pages (--compress)
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "image/compression.h"
 #include "image/image_writer.h"
 #include "ptrace/tracee.h"
 #include "records/fd_record.h"
@@ -21,6 +22,7 @@ struct DumpContext {
   ImageWriter& writer;
   std::function<void(uint64_t)> progress;
   std::function<bool()> cancelled;
+  Compression compression = {};
   uint64_t pages_written = 0;
 };
 

@@ -148,7 +148,7 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
   const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * page;
-  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity);
+  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity, ctx.compression);
   uint64_t queued = 0;
   std::vector<uint8_t>* buf = nullptr;  // the section being filled
   size_t used = 0;

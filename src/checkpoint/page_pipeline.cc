@@ -2,8 +2,8 @@
 
 namespace crest {
 
-PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size)
-    : writer_(writer), owner_(owner), storage_(buffers) {
+PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size, Compression compression)
+    : writer_(writer), owner_(owner), compression_(compression), storage_(buffers) {
   for (auto& b : storage_) {
     b.resize(buffer_size);
     free_.push_back(&b);
@@ -29,6 +29,7 @@ PagePipeline::~PagePipeline() {
 }
 
 void PagePipeline::run() {
+  std::vector<uint8_t> packed;  // compressed payload, reused
   for (;;) {
     Job job;
     {
@@ -44,7 +45,14 @@ void PagePipeline::run() {
       std::lock_guard lock(mu_);
       failed = error_.has_value();
     }
-    if (!failed) r = writer_.write_section_prehashed(SectionType::MemoryPages, owner_, job.buf->data(), job.size, job.checksum);
+    if (!failed && compression_.codec == Codec::None) {
+      r = writer_.write_section_prehashed(SectionType::MemoryPages, owner_, job.buf->data(), job.size, job.checksum);
+    } else if (!failed) {
+      r = compress_pages(compression_, job.buf->data(), job.size, packed);
+      if (r)
+        r = writer_.write_section_prehashed(SectionType::MemoryPagesCompressed, owner_, packed.data(), packed.size(),
+                                            XXH3_64bits(packed.data(), packed.size()));
+    }
     {
       std::lock_guard lock(mu_);
       if (!r && !error_) error_ = r.error();

@@ -16,13 +16,16 @@
 #include <vector>
 
 #include "base/result.h"
+#include "image/compression.h"
 #include "image/image_writer.h"
 
 namespace crest {
 
 class PagePipeline {
  public:
-  PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size);
+  // With a codec, the writer thread also compresses each section (the checksum passed to
+  // submit() is then ignored: the compressed payload gets its own).
+  PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size, Compression compression = {});
   ~PagePipeline();
   PagePipeline(const PagePipeline&) = delete;
   PagePipeline& operator=(const PagePipeline&) = delete;
@@ -46,6 +49,7 @@ class PagePipeline {
 
   ImageWriter& writer_;
   uint32_t owner_;
+  Compression compression_;
   std::vector<std::vector<uint8_t>> storage_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -23,6 +23,7 @@ enum class SectionType : uint32_t {
   FileData = 7,     // contents of a deleted-but-open file: u32 fd index, then bytes
   ProcessTree = 8,  // ProcessTreeRecord
   PipeData = 9,     // u64 pipe_id, u32 pipe size, u32 0, then the bytes buffered in the pipe
+  MemoryPagesCompressed = 11,  // a MemoryPages payload compressed (image/compression.h)
   SocketData = 10,  // u64 inode, u32 message count, u32 0, then per message: u32 length,
                     // u32 sender name length, sender name, bytes
   Trailer = 0xFFFF,

@@ -26,6 +26,7 @@
 #include <thread>
 #include <cstring>
 
+#include "image/compression.h"
 #include "restore/restore_context.h"
 #include "sys/procfs.h"
 
@@ -297,6 +298,16 @@ class SectionPrefetcher {
   void run() {
     for (;;) {
       Result<Section> s = reader_.next_section();
+      if (s && s->type == SectionType::MemoryPagesCompressed) {
+        // Decompressed here, on the reading thread, while the caller fills memory.
+        auto raw = decompress_pages(s->payload);
+        if (raw) {
+          s->type = SectionType::MemoryPages;
+          s->payload = std::move(*raw);
+        } else {
+          s = raw.error();
+        }
+      }
       bool last = !s || s->type == SectionType::Trailer;
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return queue_.size() < kDepth || stopping_; });

@@ -1,0 +1,84 @@
+#include "image/compression.h"
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "image/format.h"
+
+namespace crest {
+
+namespace {
+constexpr size_t kHead = 16;  // u8 codec, 7 zero bytes, u64 raw size
+}
+
+Result<Compression> parse_compression(const std::string& spec) {
+  Compression c;
+  if (spec == "lz4") {
+    c.codec = Codec::Lz4;
+    return c;
+  }
+  if (spec.rfind("zstd", 0) == 0) {
+    c.codec = Codec::Zstd;
+    if (spec.size() == 4) return c;
+    if (spec[4] == ':') {
+      char* end = nullptr;
+      long level = strtol(spec.c_str() + 5, &end, 10);
+      if (*end == '\0' && spec.size() > 5 && level >= 1 && level <= ZSTD_maxCLevel()) {
+        c.level = static_cast<int>(level);
+        return c;
+      }
+    }
+  }
+  return Error::invalid(format("--compress '%s': expected lz4, zstd or zstd:LEVEL (1-%d)", spec.c_str(), ZSTD_maxCLevel()));
+}
+
+Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out) {
+  size_t bound = c.codec == Codec::Zstd ? ZSTD_compressBound(size) : static_cast<size_t>(LZ4_compressBound(static_cast<int>(size)));
+  out.resize(kHead + bound);
+  memset(out.data(), 0, kHead);
+  out[0] = static_cast<uint8_t>(c.codec);
+  uint64_t raw_size = size;
+  memcpy(out.data() + 8, &raw_size, 8);
+  size_t n;
+  if (c.codec == Codec::Zstd) {
+    n = ZSTD_compress(out.data() + kHead, bound, raw, size, c.level);
+    if (ZSTD_isError(n)) return Error::os(format("zstd: %s", ZSTD_getErrorName(n)), EIO);
+  } else {
+    int r = LZ4_compress_default(reinterpret_cast<const char*>(raw), reinterpret_cast<char*>(out.data() + kHead),
+                                 static_cast<int>(size), static_cast<int>(bound));
+    if (r <= 0) return Error::os("lz4 compression failed", EIO);
+    n = static_cast<size_t>(r);
+  }
+  out.resize(kHead + n);
+  return {};
+}
+
+Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload) {
+  if (payload.size() < kHead) return Error::corrupt("short compressed MemoryPages section");
+  uint64_t raw_size;
+  memcpy(&raw_size, payload.data() + 8, 8);
+  if (raw_size > kMaxSectionPayload) return Error::corrupt("compressed MemoryPages section claims more than 1 GiB");
+  std::vector<uint8_t> raw(raw_size);
+  const uint8_t* src = payload.data() + kHead;
+  size_t src_size = payload.size() - kHead;
+  switch (static_cast<Codec>(payload[0])) {
+    case Codec::Zstd: {
+      size_t n = ZSTD_decompress(raw.data(), raw.size(), src, src_size);
+      if (ZSTD_isError(n) || n != raw_size) return Error::corrupt("corrupt zstd frame in a MemoryPages section");
+      break;
+    }
+    case Codec::Lz4: {
+      int n = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(raw.data()),
+                                  static_cast<int>(src_size), static_cast<int>(raw.size()));
+      if (n < 0 || static_cast<uint64_t>(n) != raw_size) return Error::corrupt("corrupt lz4 block in a MemoryPages section");
+      break;
+    }
+    default:
+      return Error::corrupt(format("unknown compression codec %u in a MemoryPages section", payload[0]));
+  }
+  return raw;
+}
+
+}  // namespace crest

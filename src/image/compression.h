@@ -1,0 +1,29 @@
+// Optional compression of MemoryPages payloads: each section is one independent zstd or
+// lz4 frame (so restore can decompress sections in parallel), stored as a
+// MemoryPagesCompressed section: u8 codec, 7 zero bytes, u64 raw size, compressed bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace crest {
+
+enum class Codec : uint8_t { None = 0, Zstd = 1, Lz4 = 2 };
+
+struct Compression {
+  Codec codec = Codec::None;
+  int level = 1;  // zstd level
+};
+
+// "zstd", "zstd:LEVEL" or "lz4".
+Result<Compression> parse_compression(const std::string& spec);
+
+// The MemoryPagesCompressed payload for `raw`.
+Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out);
+// Back to the MemoryPages payload; any mismatch is CorruptImage.
+Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload);
+
+}  // namespace crest

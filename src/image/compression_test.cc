@@ -1,0 +1,53 @@
+#include "image/compression.h"
+
+#include <gtest/gtest.h>
+
+namespace crest {
+namespace {
+
+std::vector<uint8_t> sample() {
+  std::vector<uint8_t> raw(64 * 1024);
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint8_t>((i / 64) % 7);
+  return raw;
+}
+
+TEST(Compression, RoundTripsWithEachCodec) {
+  auto raw = sample();
+  for (const char* spec : {"zstd", "zstd:9", "lz4"}) {
+    auto c = parse_compression(spec);
+    ASSERT_TRUE(c.has_value()) << spec;
+    std::vector<uint8_t> packed;
+    ASSERT_TRUE(compress_pages(*c, raw.data(), raw.size(), packed).has_value()) << spec;
+    EXPECT_LT(packed.size(), raw.size() / 4) << spec;
+    auto back = decompress_pages(packed);
+    ASSERT_TRUE(back.has_value()) << spec << ": " << back.error().message();
+    EXPECT_EQ(*back, raw) << spec;
+  }
+}
+
+TEST(Compression, RejectsADamagedFrame) {
+  auto raw = sample();
+  auto c = parse_compression("zstd");
+  std::vector<uint8_t> packed;
+  ASSERT_TRUE(compress_pages(*c, raw.data(), raw.size(), packed).has_value());
+  auto wrong_size = packed;
+  wrong_size[8] ^= 1;  // the raw size
+  auto r = decompress_pages(wrong_size);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind(), ErrorKind::CorruptImage);
+  auto unknown = packed;
+  unknown[0] = 9;
+  EXPECT_FALSE(decompress_pages(unknown).has_value());
+  packed.resize(packed.size() / 2);
+  EXPECT_FALSE(decompress_pages(packed).has_value());
+}
+
+TEST(Compression, ParsesOnlyKnownSpecs) {
+  EXPECT_FALSE(parse_compression("gzip").has_value());
+  EXPECT_FALSE(parse_compression("zstd:0").has_value());
+  EXPECT_FALSE(parse_compression("zstd:").has_value());
+  EXPECT_EQ(parse_compression("zstd:3")->level, 3);
+}
+
+}  // namespace
+}  // namespace crest
