@@ -12,10 +12,12 @@ PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, 
   sigfillset(&all);
   for (int sync : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, sync);
   pthread_sigmask(SIG_BLOCK, &all, &caller_mask_);
-  thread_ = std::thread([this] {
-    pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
-    run();
-  });
+  size_t workers = compression_.codec == Codec::None ? 1 : 2;
+  for (size_t i = 0; i < workers; ++i)
+    threads_.emplace_back([this] {
+      pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
+      run();
+    });
 }
 
 PagePipeline::~PagePipeline() {
@@ -24,7 +26,7 @@ PagePipeline::~PagePipeline() {
     closing_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
   pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
 }
 
@@ -46,12 +48,15 @@ void PagePipeline::run() {
       failed = error_.has_value();
     }
     if (!failed && compression_.codec == Codec::None) {
+      std::lock_guard write_lock(write_mu_);
       r = writer_.write_section_prehashed(SectionType::MemoryPages, owner_, job.buf->data(), job.size, job.checksum);
     } else if (!failed) {
       r = compress_pages(compression_, job.buf->data(), job.size, packed);
-      if (r)
-        r = writer_.write_section_prehashed(SectionType::MemoryPagesCompressed, owner_, packed.data(), packed.size(),
-                                            XXH3_64bits(packed.data(), packed.size()));
+      uint64_t checksum = XXH3_64bits(packed.data(), packed.size());
+      if (r) {
+        std::lock_guard write_lock(write_mu_);
+        r = writer_.write_section_prehashed(SectionType::MemoryPagesCompressed, owner_, packed.data(), packed.size(), checksum);
+      }
     }
     {
       std::lock_guard lock(mu_);

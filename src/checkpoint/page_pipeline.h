@@ -1,7 +1,9 @@
 // PagePipeline: reading target memory (and checksumming it) on the calling thread while a
 // writer thread writes the sections out, so the two copies overlap on two cores. A small
 // ring of buffers bounds cr_checkpoint's memory whatever the target's size.
-// While it runs, asynchronous signals go to the writer thread (the caller blocks them), so
+// With compression, two writer threads compress in parallel (sections of one process
+// may reach the image in any order: each covers its own addresses).
+// While it runs, asynchronous signals go to the writer threads (the caller blocks them), so
 // that a signal such as the -t alarm interrupts a write blocked on a full pipe.
 #pragma once
 
@@ -58,7 +60,8 @@ class PagePipeline {
   bool closing_ = false;
   std::optional<Error> error_;
   sigset_t caller_mask_;
-  std::thread thread_;
+  std::mutex write_mu_;  // one section at a time into the image
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace crest
