@@ -239,26 +239,13 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   const bool by_pid = opt.scope == Scope::Process || opt.scope == Scope::Tree;
   if (by_pid && ::kill(opt.pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", opt.pid));
   if (by_pid) CR_TRY(check_leader_alive(opt.pid));
-  // Job-control state before we come (a seized process shows 't').
-  std::set<pid_t> stopped_before;
-  {
-    std::vector<pid_t> candidates{opt.pid};
-    if (opt.scope == Scope::Tree)
-      for (pid_t c : list_descendants(opt.pid)) candidates.push_back(c);
-    if (!by_pid) candidates = list_all_pids();
-    for (pid_t p : candidates) {
-      auto st = read_stat_fields(p);
-      if (st && st->size() > 3 && (*st)[3] == "T") stopped_before.insert(p);
-    }
-  }
-
   FrozenTree tree = CR_TRY(FrozenTree::freeze(opt.scope, opt.pid, opt.trace_policy));
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
   tree_rec.root = tree.processes()[0].pid();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
-    dumps.push_back(CR_TRY(collect(fp, stopped_before.count(fp.pid()) > 0, opt.skip_unsupported), "process %d", fp.pid()));
+    dumps.push_back(CR_TRY(collect(fp, tree.was_stopped(fp.pid()), opt.skip_unsupported), "process %d", fp.pid()));
     const ProcessRecord& p = dumps.back().proc;
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }

@@ -310,10 +310,7 @@ Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::
         got += r;
       }
     }
-    struct {
-      uint64_t pipe_id;
-      uint32_t size, zero;
-    } head{rec.pipe_id, static_cast<uint32_t>(size), 0};
+    ObjectDataHeader head{rec.pipe_id, static_cast<uint32_t>(size), 0};
     CR_TRY(ctx.writer.write_section(SectionType::PipeData, ctx.pid, {{&head, sizeof head}, {data.data(), data.size()}}));
   }
   return {};
@@ -382,10 +379,7 @@ Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std
     auto messages = CR_TRY(peek_socket_queue(ctx.pid, rec.fd, static_cast<int>(rec.params[0])), "fd %d", rec.fd);
     if (messages.empty()) continue;
     std::vector<uint8_t> payload;
-    struct {
-      uint64_t inode;
-      uint32_t count, zero;
-    } head{rec.params[2], static_cast<uint32_t>(messages.size()), 0};
+    ObjectDataHeader head{rec.params[2], static_cast<uint32_t>(messages.size()), 0};
     payload.insert(payload.end(), reinterpret_cast<uint8_t*>(&head), reinterpret_cast<uint8_t*>(&head) + sizeof head);
     for (auto& m : messages) {
       uint32_t len = m.bytes.size(), name_len = m.sender.size();

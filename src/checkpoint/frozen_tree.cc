@@ -135,6 +135,7 @@ Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id, TracePolicy policy)
         }
         return fp.error().context(format("%s %d: member %d", scope_name(scope), id, p.pid));
       }
+      if (p.state == 'T') tree.stopped_.insert(p.pid);
       tree.processes_.push_back(std::move(*fp));
     }
     if (!found) break;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <vector>
 
 #include "base/result.h"
@@ -39,12 +40,16 @@ class FrozenTree {
   // in the scope) by start time, so processes()[0] is the eldest.
   std::vector<FrozenProcess>& processes() { return processes_; }
   const std::vector<Zombie>& zombies() const { return zombies_; }
+  // Whether pid was job-control stopped when the freeze found it (a seized process
+  // shows 't' afterwards, so this is the only place that knows).
+  bool was_stopped(pid_t pid) const { return stopped_.count(pid) > 0; }
   Result<void> thaw();
   void kill_now();
 
  private:
   std::vector<FrozenProcess> processes_;
   std::vector<Zombie> zombies_;
+  std::set<pid_t> stopped_;
 };
 
 }  // namespace crest

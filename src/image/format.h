@@ -66,6 +66,14 @@ struct TrailerRecord {
 };
 static_assert(sizeof(TrailerRecord) == 24);
 
+// The head of a PipeData or SocketData payload.
+struct ObjectDataHeader {
+  uint64_t object_id;          // the pipe's or socket's inode
+  uint32_t value;              // PipeData: the pipe's size; SocketData: the message count
+  uint32_t zero;
+};
+static_assert(sizeof(ObjectDataHeader) == 16);
+
 struct PageRunHeader {
   uint64_t address;            // first page
   uint64_t page_count;         // page_count * page_size bytes of data follow

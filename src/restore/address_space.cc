@@ -353,9 +353,12 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
       if (h.page_count == 0 || h.page_count > (sec.payload.size() - at) / page)
         return Error::corrupt(format("%s: a page run does not fit its MemoryPages section", reader.name().c_str()));
       uint64_t end = h.address + h.page_count * page;
-      bool inside = false;
-      for (auto& v : image.memory.vmas)
-        if (h.address >= v.start && end <= v.end && v.kind != VmaKind::Vdso && v.kind != VmaKind::FileShared) inside = true;
+      // Areas come in address order (from /proc/PID/maps): the last one starting at or
+      // below the run must hold all of it.
+      auto next = std::upper_bound(image.memory.vmas.begin(), image.memory.vmas.end(), h.address,
+                                   [](uint64_t addr, const VmaRecord& v) { return addr < v.start; });
+      bool inside = next != image.memory.vmas.begin() && end <= std::prev(next)->end &&
+                    std::prev(next)->kind != VmaKind::Vdso && std::prev(next)->kind != VmaKind::FileShared;
       if (!inside)
         return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
                                      (unsigned long long)h.address, (unsigned long long)end));

@@ -42,6 +42,13 @@ namespace crest {
 
 namespace {
 
+Result<ObjectDataHeader> object_data_header(const Section& s) {
+  ObjectDataHeader head;
+  if (s.payload.size() < sizeof head) return Error::corrupt(format("short %s section", section_name(s.type)));
+  memcpy(&head, s.payload.data(), sizeof head);
+  return head;
+}
+
 Result<ProcessImage> read_process_sections(ImageReader& reader) {
   ProcessImage image;
   bool have[8] = {};
@@ -60,27 +67,17 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
         break;
       }
       case SectionType::PipeData: {
-        struct {
-          uint64_t pipe_id;
-          uint32_t size, zero;
-        } head;
-        if (s.payload.size() < sizeof head) return Error::corrupt("short PipeData section");
-        memcpy(&head, s.payload.data(), sizeof head);
-        auto& contents = image.pipe_data[head.pipe_id];
-        contents.size = head.size;
+        ObjectDataHeader head = CR_TRY(object_data_header(s));
+        auto& contents = image.pipe_data[head.object_id];
+        contents.size = head.value;
         contents.bytes.assign(s.payload.begin() + sizeof head, s.payload.end());
         break;
       }
       case SectionType::SocketData: {
-        struct {
-          uint64_t inode;
-          uint32_t count, zero;
-        } head;
-        if (s.payload.size() < sizeof head) return Error::corrupt("short SocketData section");
-        memcpy(&head, s.payload.data(), sizeof head);
-        auto& messages = image.socket_data[head.inode];
+        ObjectDataHeader head = CR_TRY(object_data_header(s));
+        auto& messages = image.socket_data[head.object_id];
         size_t at = sizeof head;
-        for (uint32_t i = 0; i < head.count; ++i) {
+        for (uint32_t i = 0; i < head.value; ++i) {
           uint32_t len, name_len;
           if (at + 8 > s.payload.size()) return Error::corrupt("SocketData runs past its section");
           memcpy(&len, s.payload.data() + at, 4);
@@ -113,6 +110,15 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
   if (leader == image.threads.end()) return Error::corrupt(format("the image has no main thread for process %d", image.process.pid));
   std::rotate(image.threads.begin(), leader, leader + 1);
   if (image.signals.actions.size() != 64 || image.signals.itimers.size() != 3) return Error::corrupt("malformed Signals section");
+  // Areas in address order, page-aligned, not overlapping (restore relies on it).
+  const uint64_t page = sysconf(_SC_PAGESIZE);
+  uint64_t previous_end = 0;
+  for (const VmaRecord& v : image.memory.vmas) {
+    if (v.start >= v.end || v.start % page || v.end % page || v.start < previous_end)
+      return Error::corrupt(format("%s: malformed memory map at area %llx-%llx", reader.name().c_str(),
+                                   (unsigned long long)v.start, (unsigned long long)v.end));
+    previous_end = v.end;
+  }
   return image;
 }
 
