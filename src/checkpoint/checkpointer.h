@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "base/result.h"
 #include "checkpoint/frozen_tree.h"
@@ -29,6 +30,27 @@ struct CheckpointOptions {
   std::function<void(uint64_t)> progress;
   // Polled between steps; true makes the checkpoint give up (the -t limit).
   std::function<bool()> cancelled;
+
+  // --- libcr cooperation (docs/libcr.md) ---
+  // Who asked, as libcr's cr_get_checkpoint_info() reports it: the requesting process
+  // (cr_checkpoint run by hand: cr_checkpoint itself) and, when a libcr request is being
+  // served, the thread to signal first if the requester is in the scope.
+  pid_t requester = 0;
+  pid_t requester_tid = 0;
+  int request_target = 0;  // as requested (0 = the requester itself)
+  std::string dest;        // cr_checkpoint_info.dest
+  // Sent right after the image is written, before callbacks' continue code (BLCR's
+  // negative cr_signal, --early-stop / --early-abrt). 0: none.
+  int early_signal = 0;
+  // CR_CHKPT_REQUIRE_LIBCR: fail with CR_ENOSUPPORT if a process of the scope lacks libcr.
+  bool require_libcr = false;
+  // --save-exe / --save-private / --save-shared: file mappings saved by content.
+  bool save_exe = false, save_private = false, save_shared = false;
+  // Called once the request is checked and the cooperating processes are signalled
+  // (cr_request_checkpoint() returns then); errors before it are request-time errors.
+  std::function<void()> accepted;
+  // Warnings and errors for cr_log_checkpoint() and --kmsg-*: one line each.
+  std::function<void(const std::string&)> log;
 };
 
 struct CheckpointStats {
