@@ -44,6 +44,8 @@ struct CheckpointOptions {
   int early_signal = 0;
   // CR_CHKPT_REQUIRE_LIBCR: fail with CR_ENOSUPPORT if a process of the scope lacks libcr.
   bool require_libcr = false;
+  // CR_CHKPT_PROHIBIT_SELF: EDEADLK if the requester's process is in the scope.
+  bool prohibit_self = false;
   // --save-exe / --save-private / --save-shared: file mappings saved by content.
   bool save_exe = false, save_private = false, save_shared = false;
   // Called once the request is checked and the cooperating processes are signalled
