@@ -1,0 +1,129 @@
+// The handle table (handles.h) and handles_in_flight() for the CR_SIGNUM handler.
+#include "handles.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "protocol.h"
+
+namespace crest::libcr {
+namespace {
+
+using libcr_proto::HandleMsg;
+using libcr_proto::kMaxHandles;
+
+HandleState g_handles[kMaxHandles] = {
+#define CREST_FREE_SLOT {-1, false, 0, nullptr, 0}
+#define CREST_FREE_8 CREST_FREE_SLOT, CREST_FREE_SLOT, CREST_FREE_SLOT, CREST_FREE_SLOT, \
+                     CREST_FREE_SLOT, CREST_FREE_SLOT, CREST_FREE_SLOT, CREST_FREE_SLOT
+    CREST_FREE_8, CREST_FREE_8, CREST_FREE_8, CREST_FREE_8,
+    CREST_FREE_8, CREST_FREE_8, CREST_FREE_8, CREST_FREE_8,
+#undef CREST_FREE_8
+#undef CREST_FREE_SLOT
+};
+static_assert(kMaxHandles == 64, "g_handles' initialiser lists 64 free slots");
+
+int load_fd(const HandleState& h) { return __atomic_load_n(&h.fd, __ATOMIC_ACQUIRE); }
+
+}  // namespace
+
+long read_full(int fd, void* buf, unsigned long n) {
+  unsigned long done = 0;
+  while (done < n) {
+    ssize_t r = read(fd, static_cast<char*>(buf) + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) {
+      if (done == 0) return 0;
+      errno = EIO;  // a message cut short
+      return -1;
+    }
+    done += static_cast<unsigned long>(r);
+  }
+  return static_cast<long>(done);
+}
+
+HandleState* handle_find(int fd) {
+  if (fd < 0) return nullptr;
+  for (HandleState& h : g_handles)
+    if (load_fd(h) == fd) return &h;
+  return nullptr;
+}
+
+HandleState* handle_claim(int fd) {
+  if (HandleState* stale = handle_find(fd)) handle_release(stale);
+  for (HandleState& h : g_handles) {
+    int expected = -1;
+    if (__atomic_compare_exchange_n(&h.fd, &expected, -2, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      h.finished = false;
+      h.err = 0;
+      h.log = nullptr;
+      h.log_len = 0;
+      __atomic_store_n(&h.fd, fd, __ATOMIC_RELEASE);
+      return &h;
+    }
+  }
+  return nullptr;
+}
+
+void handle_release(HandleState* h) {
+  free(h->log);
+  h->log = nullptr;
+  h->log_len = 0;
+  h->finished = false;
+  __atomic_store_n(&h->fd, -1, __ATOMIC_RELEASE);
+}
+
+void handle_finish(HandleState* h, int32_t err) {
+  h->finished = true;
+  h->err = err;
+}
+
+void handle_pump(HandleState* h) {
+  while (!h->finished) {
+    struct pollfd p = {h->fd, POLLIN, 0};
+    int n = poll(&p, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nothing yet (or the descriptor is gone: the reap will say so)
+    if (p.revents & POLLNVAL) return;
+    HandleMsg msg;
+    long r = read_full(h->fd, &msg, sizeof msg);
+    if (r <= 0 || msg.magic != libcr_proto::kMagic) {
+      // End of file, a read error or garbage: the server is gone without a result.
+      handle_finish(h, EIO);
+      return;
+    }
+    if (msg.type == libcr_proto::kAccepted) continue;  // (already handled by the request)
+    if (msg.type != libcr_proto::kFinished) {
+      handle_finish(h, EIO);
+      return;
+    }
+    if (msg.log_len > 0) {
+      char* log = static_cast<char*>(malloc(msg.log_len));
+      if (log && read_full(h->fd, log, msg.log_len) == static_cast<long>(msg.log_len)) {
+        h->log = log;
+        h->log_len = msg.log_len;
+      } else {
+        free(log);
+      }
+    }
+    handle_finish(h, msg.err);
+  }
+}
+
+int handles_in_flight(int* fds, int max) {
+  int n = 0;
+  for (const HandleState& h : g_handles) {
+    int fd = load_fd(h);
+    if (fd >= 0 && n < max) fds[n++] = fd;
+  }
+  return n;
+}
+
+}  // namespace crest::libcr

@@ -1,0 +1,46 @@
+// The table of this process's checkpoint request handles (handles.cc), shared by the
+// request API (request.cc, deprecated.cc). Not installed.
+//
+// A handle is the read end of a pipe whose write end the serving cr_checkpoint holds
+// (protocol.h, HandleMsg). The table is a fixed array so that the CR_SIGNUM handler can
+// list the descriptors (handles_in_flight() in internal.h) without locks or allocation;
+// the slots' descriptor fields are the only thing the handler reads.
+#pragma once
+
+#include <stdint.h>
+
+extern "C++" {
+namespace crest::libcr {
+
+struct HandleState {
+  int fd;             // -1: slot free
+  bool finished;      // the kFinished message (or end of file) was read
+  int32_t err;        // its err: 0 or an errno value
+  char* log;          // its log text (malloc'ed, may be null), log_len bytes, no NUL
+  uint32_t log_len;
+};
+
+// Takes a free slot for fd (dropping any stale slot of the same number: a handle that was
+// closed without a reap). Null when all kMaxHandles slots are in use.
+HandleState* handle_claim(int fd);
+
+// The slot of fd, or null when fd is not one of this process's handles.
+HandleState* handle_find(int fd);
+
+// Frees the slot (and its log); the descriptor is the caller's to close.
+void handle_release(HandleState* h);
+
+// Reads what the server has written so far without blocking: fills finished, err and log
+// once the kFinished message is there, or marks the request finished with EIO when the
+// pipe ends without one (the server died).
+void handle_pump(HandleState* h);
+
+// Marks h finished with err (no log).
+void handle_finish(HandleState* h, int32_t err);
+
+// Reads exactly n bytes, retrying after EINTR and short reads. Returns n, 0 on end of file
+// before anything was read, or -1 with errno.
+long read_full(int fd, void* buf, unsigned long n);
+
+}  // namespace crest::libcr
+}
