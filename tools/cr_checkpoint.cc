@@ -1,18 +1,28 @@
 // cr_checkpoint: BLCR's tool. Writes the image of a process to a file (atomically by
 // default), to an fd, or to context.PID in the current directory.
+//
+// It also serves libcr's cr_request_checkpoint(): started with --libcr-handle-fd=H it
+// reports on H as protocol.h's HandleMsg (kAccepted, then kFinished and the log) and
+// prints nothing on stderr.
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "base/fd.h"
 #include "checkpoint/checkpointer.h"
+#include "libcr/protocol.h"
+#include "sys/io.h"
 #include "tool_common.h"
 
 using namespace crest;
@@ -24,6 +34,10 @@ void on_alarm(int) { g_timed_out = 1; }
 
 enum class Dest { Cwd, File, Fd };
 enum class Mode { Atomic, Backup, Clobber, NoClobber };
+enum class Kmsg { None, Error, Warning };  // --kmsg-none / -error / -warning
+
+// Set while parsing when serving a libcr request: nothing goes to stderr then.
+bool g_serving = false;
 
 struct Options {
   pid_t pid = 0;
@@ -43,9 +57,31 @@ struct Options {
   unsigned timeout = 0;
   int verbose = 0;
   bool quiet = false;
+  int early_signal = 0;                  // --early-stop, --early-abrt, --early-signal
+  bool require_libcr = false;            // crest's --require-libcr (CR_CHKPT_REQUIRE_LIBCR)
+  bool prohibit_self = false;            // crest's --prohibit-self (CR_CHKPT_PROHIBIT_SELF)
+  bool save_exe = false, save_private = false, save_shared = false;
+  Kmsg kmsg = Kmsg::Error;
+  // Serving a libcr request (cr_request_checkpoint() started us).
+  int handle_fd = -1;
+  pid_t requester_tid = 0;
+  int request_target = 0;
+  bool async_err = false;
 };
 
+// Messages of the tool itself (never while serving a libcr request).
+__attribute__((format(printf, 1, 2))) void say(const char* fmt, ...) {
+  if (g_serving) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("cr_checkpoint: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
 void usage(FILE* out) {
+  if (g_serving) return;
   fprintf(out,
           "Usage: cr_checkpoint [options] ID\n"
           "Checkpoint the process ID (crest %s).\n\n"
@@ -68,11 +104,23 @@ void usage(FILE* out) {
           "  -S, --signal NUM      send signal NUM\n"
           "  --stop, --term, --abort, --kill, --cont\n"
           "                        send SIGSTOP, SIGTERM, SIGABRT, SIGKILL, SIGCONT\n"
+          "Saved contents:\n"
+          "  --save-exe            save the executable's contents in the image\n"
+          "  --save-private        save the contents of private file mappings (libraries, exe)\n"
+          "  --save-shared         save the contents of shared file mappings\n"
+          "  --save-all            all three; --save-none (default) clears earlier --save-*\n"
+          "                        (a restart then works after those files are deleted or changed)\n"
+          "Messages:\n"
+          "  --kmsg-none           never print the checkpoint's warnings\n"
+          "  --kmsg-error          print them (prefixed \"- \") if the checkpoint fails (default)\n"
+          "  --kmsg-warning        always print them\n"
           "Other:\n"
           "  -t, --time SEC        give up after SEC seconds, leaving the process running\n"
           "  --compress=CODEC      compress memory pages: zstd, zstd:LEVEL or lz4 (cr_restart needs no option)\n"
           "  --skip-unsupported    leave out descriptors crest cannot restore (a TCP socket, say)\n"
           "                        instead of failing; they are closed in the restarted process\n"
+          "  --require-libcr       fail (exit 52) if a process of the scope has no libcr (crest's)\n"
+          "  --prohibit-self       fail (EDEADLK) if cr_checkpoint's parent is in the scope (crest's)\n"
           "  -v, --verbose         more messages on stderr\n"
           "  -q, --quiet           no messages on stderr\n"
           "  -h, -?, --help        this help\n"
@@ -81,15 +129,25 @@ void usage(FILE* out) {
           "  --ptraced-skip         leave traced processes out\n"
           "  --ptraced-allow        as --ptraced-error: a process has only one tracer\n"
           "  --ptracer-error        fail (exit 57) if a process traces another (default)\n"
-          "  --ptracer-skip         leave tracing processes out\n"
-          "Accepted for BLCR compatibility, no effect: --save-*, --kmsg-*\n",
+          "  --ptracer-skip         leave tracing processes out\n",
           CREST_VERSION);
 }
 
 enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
-  kVersion, kIgnored, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
+  kVersion, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
+  kSaveExe, kSavePrivate, kSaveShared, kSaveAll, kSaveNone, kKmsgNone, kKmsgError, kKmsgWarning, kEarlyStop,
+  kEarlyAbrt, kEarlySignal, kRequireLibcr, kProhibitSelf, kHandleFd, kRequester, kTarget, kAsyncErr,
 };
+
+bool parse_int(const char* text, long lo, long hi, long& out) {
+  char* end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (*text == '\0' || *end || errno || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
 
 int parse(int argc, char** argv, Options& o) {
   static const option longopts[] = {
@@ -109,16 +167,39 @@ int parse(int argc, char** argv, Options& o) {
       {"sync", no_argument, nullptr, kSync}, {"nosync", no_argument, nullptr, kNoSync},
       {"time", required_argument, nullptr, 't'}, {"skip-unsupported", no_argument, nullptr, kSkipUnsupported},
       {"compress", required_argument, nullptr, kCompress},
-      {"save-exe", no_argument, nullptr, kIgnored}, {"save-private", no_argument, nullptr, kIgnored},
-      {"save-shared", no_argument, nullptr, kIgnored}, {"save-all", no_argument, nullptr, kIgnored},
-      {"save-none", no_argument, nullptr, kIgnored}, {"ptraced-error", no_argument, nullptr, kPtracedError},
+      {"save-exe", no_argument, nullptr, kSaveExe}, {"save-private", no_argument, nullptr, kSavePrivate},
+      {"save-shared", no_argument, nullptr, kSaveShared}, {"save-all", no_argument, nullptr, kSaveAll},
+      {"save-none", no_argument, nullptr, kSaveNone}, {"ptraced-error", no_argument, nullptr, kPtracedError},
       {"ptraced-skip", no_argument, nullptr, kPtracedSkip}, {"ptraced-allow", no_argument, nullptr, kPtracedAllow},
       {"ptracer-error", no_argument, nullptr, kPtracerError}, {"ptracer-skip", no_argument, nullptr, kPtracerSkip},
-      {"kmsg-none", no_argument, nullptr, kIgnored}, {"kmsg-error", no_argument, nullptr, kIgnored},
-      {"kmsg-warning", no_argument, nullptr, kIgnored}, {nullptr, 0, nullptr, 0}};
-  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
-    if (strcmp(argv[i], "-?") == 0) { usage(stdout); return 0; }
+      {"kmsg-none", no_argument, nullptr, kKmsgNone}, {"kmsg-error", no_argument, nullptr, kKmsgError},
+      {"kmsg-warning", no_argument, nullptr, kKmsgWarning},
+      // Hidden, as in BLCR: the "early" (negative) signals.
+      {"early-stop", no_argument, nullptr, kEarlyStop}, {"early-abrt", no_argument, nullptr, kEarlyAbrt},
+      // crest's: CR_CHKPT_REQUIRE_LIBCR and CR_CHKPT_PROHIBIT_SELF as options.
+      {"require-libcr", no_argument, nullptr, kRequireLibcr}, {"prohibit-self", no_argument, nullptr, kProhibitSelf},
+      // Used by libcr's cr_request_checkpoint() only (docs/libcr.md).
+      {"early-signal", required_argument, nullptr, kEarlySignal},
+      {"libcr-handle-fd", required_argument, nullptr, kHandleFd},
+      {"libcr-requester", required_argument, nullptr, kRequester},
+      {"libcr-target", required_argument, nullptr, kTarget},
+      {"async-err", no_argument, nullptr, kAsyncErr}, {nullptr, 0, nullptr, 0}};
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i) {
+    if (strncmp(argv[i], "--libcr-handle-fd", 17) == 0) {
+      // Known before anything can fail, so that a failure is reported on the handle.
+      g_serving = true;
+      const char* value = argv[i][17] == '=' ? argv[i] + 18 : (argv[i][17] == '\0' && i + 1 < argc ? argv[i + 1] : "");
+      long fd;
+      if (parse_int(value, 0, INT32_MAX, fd)) o.handle_fd = static_cast<int>(fd);
+    }
+    if (strcmp(argv[i], "-?") == 0 && !g_serving) { usage(stdout); return 0; }
+  }
+  if (g_serving) {
+    opterr = 0;
+    o.quiet = true;
+  }
   int c;
+  long v;
   while ((c = getopt_long(argc, argv, "vqhTpgscf:F:d:S:t:", longopts, nullptr)) != -1) {
     switch (c) {
       case 'v': ++o.verbose; break;
@@ -131,37 +212,33 @@ int parse(int argc, char** argv, Options& o) {
       case 's': o.scope = Scope::Session; break;
       case 'c': o.dest = Dest::Cwd; ++o.dest_count; break;
       case 'f': o.dest = Dest::File; o.file = optarg; ++o.dest_count; break;
-      case 'F': {
-        char* end;
-        long v = strtol(optarg, &end, 10);
-        if (*end || v < 0) { fprintf(stderr, "cr_checkpoint: --fd '%s' is not a descriptor number\n", optarg); return kExitUsage; }
+      case 'F':
+        if (!parse_int(optarg, 0, INT32_MAX, v)) { say("--fd '%s' is not a descriptor number", optarg); return kExitUsage; }
         o.dest = Dest::Fd; o.fd = static_cast<int>(v); ++o.dest_count; break;
-      }
-      case 'd': if (!o.quiet) fprintf(stderr, "cr_checkpoint: -d flag not yet implemented\n"); return EINVAL;
+      case 'd': if (!o.quiet) say("-d flag not yet implemented"); return EINVAL;
       case kAtomic: o.mode = Mode::Atomic; break;
       case kBackup: o.mode = Mode::Backup; o.backup_name = optarg ? optarg : ""; break;
       case kClobber: o.mode = Mode::Clobber; break;
       case kNoClobber: o.mode = Mode::NoClobber; break;
       case kRun: o.after = AfterCheckpoint::Run; break;
-      case 'S': {
-        char* end;
-        long v = strtol(optarg, &end, 10);
-        if (*end || v < 1 || v >= NSIG) { if (!o.quiet) fprintf(stderr, "cr_checkpoint: invalid signal '%s'\n", optarg); return EINVAL; }
+      case 'S':
+        if (!parse_int(optarg, 1, NSIG - 1, v)) { if (!o.quiet) say("invalid signal '%s'", optarg); return EINVAL; }
         o.after = AfterCheckpoint::Signal; o.signal = static_cast<int>(v); break;
-      }
       case kStop: o.after = AfterCheckpoint::Signal; o.signal = SIGSTOP; break;
       case kTerm: o.after = AfterCheckpoint::Signal; o.signal = SIGTERM; break;
       case kAbort: o.after = AfterCheckpoint::Signal; o.signal = SIGABRT; break;
       case kCont: o.after = AfterCheckpoint::Signal; o.signal = SIGCONT; break;
       case kKill: o.after = AfterCheckpoint::Kill; o.signal = SIGKILL; break;
+      case kEarlyStop: o.early_signal = SIGSTOP; break;
+      case kEarlyAbrt: o.early_signal = SIGABRT; break;
+      case kEarlySignal:
+        if (!parse_int(optarg, 1, NSIG - 1, v)) { if (!o.quiet) say("invalid signal '%s'", optarg); return EINVAL; }
+        o.early_signal = static_cast<int>(v); break;
       case kSync: o.sync = true; break;
       case kNoSync: o.sync = false; break;
-      case 't': {
-        char* end;
-        long v = strtol(optarg, &end, 10);
-        if (*end || v < 0) { fprintf(stderr, "cr_checkpoint: --time '%s' must be a number of seconds >= 0\n", optarg); return kExitUsage; }
+      case 't':
+        if (!parse_int(optarg, 0, UINT32_MAX, v)) { say("--time '%s' must be a number of seconds >= 0", optarg); return kExitUsage; }
         o.timeout = static_cast<unsigned>(v); break;
-      }
       case kPtracedError: o.trace.traced = PtracedPolicy::Error; break;
       case kPtracedSkip: o.trace.traced = PtracedPolicy::Skip; break;
       case kPtracedAllow: o.trace.traced = PtracedPolicy::Allow; break;
@@ -170,28 +247,46 @@ int parse(int argc, char** argv, Options& o) {
       case kSkipUnsupported: o.skip_unsupported = true; break;
       case kCompress: {
         auto c = parse_compression(optarg);
-        if (!c) { fprintf(stderr, "cr_checkpoint: %s\n", c.error().message().c_str()); return kExitUsage; }
+        if (!c) { say("%s", c.error().message().c_str()); return kExitUsage; }
         o.compression = *c;
         break;
       }
-      case kIgnored: break;
+      // Additive left to right; --save-none clears (BLCR's CR_CHKPT_DUMP_* flags).
+      case kSaveExe: o.save_exe = true; break;
+      case kSavePrivate: o.save_private = true; break;
+      case kSaveShared: o.save_shared = true; break;
+      case kSaveAll: o.save_exe = o.save_private = o.save_shared = true; break;
+      case kSaveNone: o.save_exe = o.save_private = o.save_shared = false; break;
+      case kKmsgNone: o.kmsg = Kmsg::None; break;
+      case kKmsgError: o.kmsg = Kmsg::Error; break;
+      case kKmsgWarning: o.kmsg = Kmsg::Warning; break;
+      case kRequireLibcr: o.require_libcr = true; break;
+      case kProhibitSelf: o.prohibit_self = true; break;
+      case kHandleFd:
+        if (!parse_int(optarg, 0, INT32_MAX, v)) return kExitUsage;
+        o.handle_fd = static_cast<int>(v); break;
+      case kRequester:
+        if (!parse_int(optarg, 1, INT32_MAX, v)) return EINVAL;
+        o.requester_tid = static_cast<pid_t>(v); break;
+      case kTarget:
+        if (!parse_int(optarg, 0, INT32_MAX, v)) return EINVAL;
+        o.request_target = static_cast<int>(v); break;
+      case kAsyncErr: o.async_err = true; break;
       default: usage(stderr); return kExitUsage;
     }
   }
   if (optind + 1 != argc) {
-    if (!o.quiet) fprintf(stderr, "cr_checkpoint: exactly one process ID is required\n");
+    if (!o.quiet) say("exactly one process ID is required");
     usage(stderr);
     return kExitUsage;
   }
-  char* end;
-  long pid = strtol(argv[optind], &end, 10);
-  if (*end || pid <= 0) {
-    if (!o.quiet) fprintf(stderr, "cr_checkpoint: '%s' is not a process ID\n", argv[optind]);
+  if (!parse_int(argv[optind], 1, INT32_MAX, v)) {
+    if (!o.quiet) say("'%s' is not a process ID", argv[optind]);
     return kExitUsage;
   }
-  o.pid = static_cast<pid_t>(pid);
+  o.pid = static_cast<pid_t>(v);
   if (o.dest_count > 1) {
-    if (!o.quiet) fprintf(stderr, "cr_checkpoint: give only one destination (-f, -F, -c or -d)\n");
+    if (!o.quiet) say("give only one destination (-f, -F, -c or -d)");
     return EINVAL;
   }
   return -1;
@@ -211,14 +306,66 @@ void sync_dir(const std::string& path) {
   if (d.valid()) fsync(d.get());
 }
 
-Result<int> run(const Options& o) {
-  if (o.timeout) {
-    struct sigaction sa {};
-    sa.sa_handler = on_alarm;  // no SA_RESTART: a blocked write or wait returns EINTR
-    sigaction(SIGALRM, &sa, nullptr);
-    alarm(o.timeout);
+// cr_checkpoint_info.dest of an open descriptor: its canonical path, "DIR/." for a
+// directory, "" when it is not in the file system (pipe, socket, anonymous inode).
+std::string fd_dest(int fd) {
+  auto link = read_link(format("/proc/self/fd/%d", fd));
+  if (!link || link->empty() || (*link)[0] != '/') return "";
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) return *link == "/" ? "/." : *link + "/.";
+  return *link;
+}
+
+// The canonical path a file will have once written (it need not exist yet).
+std::string path_dest(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!realpath(dir_of(path).c_str(), buf)) return path;
+  std::string dir = buf;
+  return (dir == "/" ? "" : dir) + "/" + base_of(path);
+}
+
+// The thread-group id of a thread (the requesting process of a libcr request).
+pid_t tgid_of(pid_t tid) {
+  auto text = read_text_file(format("/proc/%d/status", tid));
+  if (!text) return tid;
+  size_t at = text->find("\nTgid:");
+  if (at == std::string::npos) return tid;
+  return static_cast<pid_t>(strtol(text->c_str() + at + 6, nullptr, 10));
+}
+
+// The checkpoint's warnings and errors: cr_log_checkpoint()'s text and --kmsg-*.
+class CheckpointLog {
+ public:
+  static constexpr size_t kCap = 60 * 1024;
+  void add(const std::string& line) {
+    if (text_.size() + line.size() + 1 > kCap) {
+      truncated_ = true;
+      return;
+    }
+    lines_.push_back(line);
+    text_ += line;
+    text_ += '\n';
   }
-  ProgressLine progress("cr_checkpoint", "written");
+  const std::string& text() const { return text_; }
+  const std::vector<std::string>& lines() const { return lines_; }
+  bool truncated() const { return truncated_; }
+
+ private:
+  std::vector<std::string> lines_;
+  std::string text_;
+  bool truncated_ = false;
+};
+
+void start_time_limit(unsigned seconds) {
+  if (!seconds) return;
+  struct sigaction sa {};
+  sa.sa_handler = on_alarm;  // no SA_RESTART: a blocked write or wait returns EINTR
+  sigaction(SIGALRM, &sa, nullptr);
+  alarm(seconds);
+}
+
+// The engine's options common to both modes.
+CheckpointOptions engine_options(const Options& o, CheckpointLog& log) {
   CheckpointOptions copt;
   copt.pid = o.pid;
   copt.scope = o.scope;
@@ -227,20 +374,40 @@ Result<int> run(const Options& o) {
   copt.compression = o.compression;
   copt.after = o.after;
   copt.after_signal = o.signal;
-  copt.progress = [&](uint64_t b) { progress.update(b); };
+  copt.early_signal = o.early_signal;
+  copt.require_libcr = o.require_libcr;
+  copt.prohibit_self = o.prohibit_self;
+  copt.save_exe = o.save_exe;
+  copt.save_private = o.save_private;
+  copt.save_shared = o.save_shared;
   copt.cancelled = [] { return g_timed_out != 0; };
+  copt.log = [&log](const std::string& line) { log.add(line); };
+  return copt;
+}
+
+Result<int> run(const Options& o, CheckpointLog& log) {
+  start_time_limit(o.timeout);
+  ProgressLine progress("cr_checkpoint", "written");
+  CheckpointOptions copt = engine_options(o, log);
+  copt.requester = getpid();
+  copt.requester_tid = getpid();
+  copt.request_target = o.pid;
+  copt.progress = [&](uint64_t b) { progress.update(b); };
 
   if (o.dest == Dest::Fd) {
     if (fcntl(o.fd, F_GETFD) < 0) return Error::os(format("--fd %d is not an open descriptor", o.fd), EBADF);
     copt.out_fd = o.fd;
+    copt.dest = fd_dest(o.fd);
     auto stats = CR_TRY(checkpoint_process(copt));
     progress.finish();
+    // EINVAL: not a file that can be synced (/dev/null, a pipe, a socket).
     if (o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) return Error::os("fsync of the image");
     if (o.verbose) fprintf(stderr, "cr_checkpoint: %llu bytes, %llu pages\n", (unsigned long long)stats.image_bytes, (unsigned long long)stats.pages);
     return 0;
   }
 
   std::string path = o.dest == Dest::File ? o.file : format("context.%d", o.pid);
+  copt.dest = path_dest(path);
   struct stat st {};
   bool exists = stat(path.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) return Error::os(format("%s is a directory", path.c_str()), EISDIR);
@@ -297,13 +464,80 @@ Result<int> run(const Options& o) {
   return 0;
 }
 
+// Serving cr_request_checkpoint(): the answer goes to the handle, nothing to stderr.
+int serve(const Options& o) {
+  signal(SIGPIPE, SIG_IGN);  // the requester may close its handle at any time
+  if (o.handle_fd != 2 && o.fd != 2) {
+    Fd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
+    if (null.valid()) dup2(null.get(), 2);  // the engine's own warnings are in the log
+  }
+  using namespace libcr_proto;
+  bool accepted = false;
+  auto send = [&](HandleMsgType type, int err, const std::string& text) {
+    HandleMsg m{kMagic, type, err, static_cast<uint32_t>(text.size())};
+    (void)write_all(o.handle_fd, &m, sizeof m);
+    if (!text.empty()) (void)write_all(o.handle_fd, text.data(), text.size());
+  };
+  start_time_limit(o.timeout);
+  CheckpointLog log;
+  CheckpointOptions copt = engine_options(o, log);
+  copt.requester = tgid_of(o.requester_tid);
+  copt.requester_tid = o.requester_tid;
+  copt.request_target = o.request_target;
+  copt.out_fd = o.fd;
+  copt.accepted = [&] {
+    if (accepted) return;
+    accepted = true;
+    send(kAccepted, 0, "");
+  };
+  int err = 0;
+  if (o.dest != Dest::Fd || fcntl(o.fd, F_GETFD) < 0) {
+    err = EINVAL;  // BLCR: an invalid cr_fd is EINVAL
+    log.add(format("checkpoint destination fd %d is not an open descriptor", o.fd));
+  } else {
+    copt.dest = fd_dest(o.fd);
+    auto stats = checkpoint_process(copt);
+    if (stats && o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) stats = Error::os("fsync of the image");
+    if (!stats) {
+      err = g_timed_out ? ETIMEDOUT : stats.error().error_number();
+      if (err == 0) err = EIO;
+      log.add(g_timed_out ? format("checkpoint gave up after the time limit of %u s", o.timeout) : stats.error().message());
+    }
+  }
+  if (!accepted) send(kAccepted, o.async_err ? 0 : err, "");
+  send(kFinished, err, log.text());
+  close(o.handle_fd);
+  return err ? (err & 0xff ? err & 0xff : 1) : 0;
+}
+
+void print_log(const Options& o, const CheckpointLog& log, bool failed) {
+  if (o.quiet || o.kmsg == Kmsg::None || (o.kmsg == Kmsg::Error && !failed)) return;
+  for (const std::string& line : log.lines()) fprintf(stderr, "- %s\n", line.c_str());
+  if (log.truncated()) fprintf(stderr, "- (further messages left out)\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   int early = parse(argc, argv, o);
+  if (g_serving) {
+    if (o.handle_fd < 0) return early >= 0 ? early : kExitUsage;
+    if (early >= 0) {
+      using namespace libcr_proto;
+      signal(SIGPIPE, SIG_IGN);
+      HandleMsg m{kMagic, kAccepted, EINVAL, 0};
+      (void)write_all(o.handle_fd, &m, sizeof m);
+      m.type = kFinished;
+      (void)write_all(o.handle_fd, &m, sizeof m);
+      return early;
+    }
+    return serve(o);
+  }
   if (early >= 0) return early;
-  auto result = run(o);
+  CheckpointLog log;
+  auto result = run(o, log);
+  print_log(o, log, !result || *result != 0);
   if (result) return *result;
   if (g_timed_out) {
     if (!o.quiet)

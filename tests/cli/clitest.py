@@ -464,21 +464,21 @@ class Case:
 
     # ------------------------------------------------------------ processes
 
-    def _popen(self, argv, user, cwd, stdin, stdout, stderr):
+    def _popen(self, argv, user, cwd, stdin, stdout, stderr, pass_fds=()):
         argv = [str(a) for a in argv]
         full = SETPRIV + argv if user else argv
         self.log(f"  $ {shlex.join(full)}")
         popen = subprocess.Popen(full, stdin=stdin, stdout=stdout, stderr=stderr,
-                                 cwd=cwd or self.scratch, close_fds=True)
+                                 cwd=cwd or self.scratch, close_fds=True, pass_fds=pass_fds)
         return popen, full
 
-    def start(self, argv, user=False, cwd=None, stdin=subprocess.DEVNULL, stdout=None):
+    def start(self, argv, user=False, cwd=None, stdin=subprocess.DEVNULL, stdout=None, pass_fds=()):
         """Start a tool in the background; its stdout (unless given) and stderr go to
         anonymous temporary files (never pipes, so a leaked descendant holding them
-        cannot make the test hang)."""
+        cannot make the test hang).  pass_fds: descriptors it inherits besides 0-2."""
         out_f = tempfile.TemporaryFile() if stdout is None else None
         err_f = tempfile.TemporaryFile()
-        popen, full = self._popen(argv, user, cwd, stdin, out_f if stdout is None else stdout, err_f)
+        popen, full = self._popen(argv, user, cwd, stdin, out_f if stdout is None else stdout, err_f, pass_fds)
         p = Proc(self, popen, full, out_f, err_f)
         self._procs.append(p)
         return p

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""cr_checkpoint serving a libcr request (--libcr-handle-fd, as cr_request_checkpoint()
+starts it): the answer is protocol.h's HandleMsg on the handle (kAccepted, then
+kFinished with BLCR's errno and log_len bytes of log), and nothing is printed on
+stderr.  Request-time errors go into kAccepted, or with --async-err into kFinished."""
+import errno
+import os
+import struct
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+
+MAGIC = 0x43524C43
+ACCEPTED, FINISHED = 1, 2
+MSG = struct.Struct("<IIiI")  # magic, type, err, log_len
+
+
+def read_all(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def parse_messages(t, data, label):
+    """[(type, err, log)] from the bytes written on the handle."""
+    out, at = [], 0
+    while at < len(data):
+        if not t.check(len(data) - at >= MSG.size, f"{label}: {len(data) - at} stray bytes on the handle"):
+            break
+        magic, typ, err, log_len = MSG.unpack_from(data, at)
+        at += MSG.size
+        t.check(magic == MAGIC, f"{label}: bad magic {magic:#x}")
+        log = b""
+        if typ == FINISHED:
+            log = data[at:at + log_len]
+            at += log_len
+        out.append((typ, err, log.decode("utf-8", "replace")))
+    return out
+
+
+def serve(t, label, args, target, extra_fds=()):
+    """Runs cr_checkpoint in serving mode; returns (Result, messages)."""
+    r_h, w_h = os.pipe()
+    try:
+        r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", f"--libcr-requester={os.getpid()}",
+                   f"--libcr-target={target}", *args, "--nosync", target],
+                  pass_fds=(w_h, *extra_fds))
+        os.close(w_h)
+        w_h = -1
+        data = read_all(r_h)
+    finally:
+        os.close(r_h)
+        if w_h >= 0:
+            os.close(w_h)
+    msgs = parse_messages(t, data, label)
+    t.log(f"    messages: {msgs}")
+    t.check(r.err == "", f"{label}: serving mode printed on stderr: {r.err!r}")
+    t.check([m[0] for m in msgs] == [ACCEPTED, FINISHED],
+            f"{label}: expected kAccepted then kFinished, got {msgs}")
+    return r, msgs
+
+
+def body(t):
+    t.require_root("the restored copy gets the original pid back")
+
+    t.section("a successful request: kAccepted 0, kFinished 0, a usable image")
+    s = t.spin_print(name="ok")
+    img = t.path("img.ok")
+    fd = os.open(img, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        r, msgs = serve(t, "success", ["--pid", "-F", str(fd)], str(s.pid), extra_fds=(fd,))
+    finally:
+        os.close(fd)
+    t.check(r.rc == 0, f"success: cr_checkpoint should exit 0: {r}")
+    if len(msgs) == 2:
+        t.check(msgs[0][1] == 0 and msgs[1][1] == 0, f"success: errors reported: {msgs}")
+    with open(img, "rb") as f:
+        head = f.read(8)
+    t.require(head == clitest.IMAGE_MAGIC, f"success: no image written to the -F descriptor (starts {head!r})")
+    at_ckpt = s.counters()
+    t.kill_subject(s)
+    rp = t.start([t.cr_restart, img])
+    t.require_restored(rp, "spin_print", pid=s.pid, failure="the served request's image did not restore")
+    t.check_counter_resumed(s, at_ckpt, s.pid, "served image")
+    t.kill_restored(rp, s.pid, "served image")
+
+    missing = str(clitest.free_pid())
+    t.section("no such process: ESRCH in kAccepted")
+    r, msgs = serve(t, "ESRCH", ["--pid", "-F", "1"], missing)
+    if len(msgs) == 2:
+        t.check(msgs[0][1] == errno.ESRCH, f"ESRCH: kAccepted should carry {errno.ESRCH}: {msgs}")
+        t.check(msgs[1][1] == errno.ESRCH, f"ESRCH: kFinished should carry {errno.ESRCH}: {msgs}")
+
+    t.section("no such process with --async-err: kAccepted 0, ESRCH and a log in kFinished")
+    r, msgs = serve(t, "ESRCH async", ["--pid", "--async-err", "-F", "1"], missing)
+    if len(msgs) == 2:
+        t.check(msgs[0][1] == 0, f"async-err: kAccepted should carry 0: {msgs}")
+        t.check(msgs[1][1] == errno.ESRCH, f"async-err: kFinished should carry {errno.ESRCH}: {msgs}")
+        t.check(missing in msgs[1][2], f"async-err: the log should name pid {missing}: {msgs[1][2]!r}")
+
+    t.section("a destination descriptor that is not open: EINVAL")
+    r, msgs = serve(t, "bad fd", ["--pid", "-F", "97"], str(os.getpid()))
+    if len(msgs) == 2:
+        t.check(msgs[0][1] == errno.EINVAL, f"bad fd: kAccepted should carry EINVAL: {msgs}")
+
+    t.section("a usage error is reported on the handle too")
+    r_h, w_h = os.pipe()
+    r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", "--libcr-requester=1", "-F", "1", "--nosync"],
+              pass_fds=(w_h,))
+    os.close(w_h)
+    data = read_all(r_h)
+    os.close(r_h)
+    msgs = parse_messages(t, data, "usage")
+    t.check(r.err == "", f"usage: serving mode printed on stderr: {r.err!r}")
+    t.check(msgs and msgs[0][:2] == (ACCEPTED, errno.EINVAL), f"usage: kAccepted with EINVAL expected: {msgs}")
+
+
+if __name__ == "__main__":
+    clitest.main(body)
