@@ -1,0 +1,490 @@
+// The CR_SIGNUM handler and the checkpoint as the process runs it (docs/libcr.md steps
+// 2-8 and "Restart"; BLCR-API.md 2.2).
+//
+// Algorithm (one checkpoint, inside one process):
+//   1. The dumper's signal reaches one thread H (the "handling thread"). H connects to the
+//      dumper, sends Hello, receives Request, and marks the process busy (cr_status()
+//      PENDING, new outermost critical sections wait). If H is inside a critical section
+//      it defers everything below to its outermost cr_leave_cs().
+//   2. Phase 1: H wakes libcr's callback thread, which waits until no thread is in a
+//      critical section and runs the CR_THREAD_CONTEXT callbacks; H waits until that
+//      thread reaches its innermost cr_checkpoint().
+//   3. Phase 2 (only if phase 1 decided READY): H sends CR_SIGNUM with kInternalToken to
+//      every other thread that called cr_init(). Each (in its handler, or at its outermost
+//      cr_leave_cs()) waits for critical sections to drain, runs its CR_SIGNAL_CONTEXT
+//      callbacks newest first and arrives at the barrier from its innermost
+//      cr_checkpoint(). H runs its own signal-context callbacks the same way.
+//   4. H, at its own innermost cr_checkpoint() (or directly when it has no callbacks),
+//      waits until every participant arrived, sends Ready with the combined decision and
+//      the in-flight request handles, and blocks in recv() for Result. A restarted process
+//      resumes here, with the Result the restorer wrote.
+//   5. H publishes the value; every level of cr_checkpoint() in every thread returns it;
+//      each thread runs its "after" code, its hook, and waits at the hold barrier. H waits
+//      until all are done, releases the barrier, clears busy, sends Done and closes the
+//      channel.
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+namespace crest::libcr {
+
+
+// ---- primitives ----
+
+pid_t sys_getpid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+pid_t sys_gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+void futex_wait(int* word, int expected, int timeout_ms) {
+  struct timespec ts;
+  struct timespec* tsp = nullptr;
+  if (timeout_ms >= 0) {
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = static_cast<long>(timeout_ms % 1000) * 1000000L;
+    tsp = &ts;
+  }
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, tsp, nullptr, 0);
+}
+
+void futex_wake_all(int* word) { syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0); }
+
+SignalBlock::SignalBlock(bool all) {
+  uint64_t set = all ? ~0ull : (1ull << (proto::kSignal - 1));
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &old_, sizeof set);
+}
+
+SignalBlock::~SignalBlock() { syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr, sizeof old_); }
+
+void SpinLock::lock() {
+  int expected = 0;
+  while (!__atomic_compare_exchange_n(&word, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    expected = 0;
+    syscall(SYS_sched_yield);
+  }
+}
+
+void SpinLock::unlock() { __atomic_store_n(&word, 0, __ATOMIC_RELEASE); }
+
+namespace {
+
+int load(const int* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void store(int* p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+void bump_event() {
+  __atomic_add_fetch(&g.event, 1, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g.event);
+}
+
+// Waits until pred() holds, re-checking at every event (and every 100 ms, so a thread
+// that left the list without an event cannot hang the barrier).
+template <typename Pred>
+void wait_event(Pred pred) {
+  for (;;) {
+    int seen = __atomic_load_n(&g.event, __ATOMIC_SEQ_CST);
+    if (pred()) return;
+    futex_wait(&g.event, seen, 100);
+  }
+}
+
+int rank(uint32_t flags) {
+  if (flags & CR_CHECKPOINT_PERM_FAILURE) return 3;
+  if (flags & CR_CHECKPOINT_TEMP_FAILURE) return 2;
+  if (flags & CR_CHECKPOINT_OMIT) return 1;
+  return 0;
+}
+
+// True when every thread signalled in `round` satisfies `field == round`.
+bool all_participants(int round, int ThreadState::*field) {
+  bool all = true;
+  g.threads_lock.lock();
+  for (ThreadState* s = g.threads; s; s = s->next) {
+    if (load(&s->signaled_round) == round && load(&(s->*field)) != round) {
+      all = false;
+      break;
+    }
+  }
+  g.threads_lock.unlock();
+  return all;
+}
+
+void send_phase2_signals(ThreadState* self, int round) {
+  pid_t pid = sys_getpid();
+  uid_t uid = getuid();
+  g.threads_lock.lock();
+  for (ThreadState* s = g.threads; s; s = s->next) {
+    if (s == self) continue;
+    store(&s->signaled_round, round);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = proto::kSignal;
+    si.si_code = SI_QUEUE;
+    si.si_pid = pid;
+    si.si_uid = uid;
+    si.si_value.sival_ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(proto::kInternalToken));
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, s->tid, proto::kSignal, &si) != 0) {
+      store(&s->signaled_round, 0);  // gone (or its queue is full): not waited for
+    }
+  }
+  g.threads_lock.unlock();
+}
+
+// The handling thread at the barrier: everyone arrived -> Ready -> Result.
+int conclude(int round) {
+  wait_event([&] { return all_participants(round, &ThreadState::arrived_round); });
+  proto::Ready ready;
+  memset(&ready, 0, sizeof ready);
+  ready.magic = proto::kMagic;
+  ready.type = proto::kReady;
+  ready.decision = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE);
+  int n = handles_in_flight(ready.handles, proto::kMaxHandles);
+  ready.handle_count = n > 0 ? static_cast<uint32_t>(n) : 0;
+  int value = -EIO;
+  if (channel_send(g.channel, &ready, sizeof ready)) {
+    // Blocks until the dumper has written the image (or decided otherwise). A restarted
+    // process resumes inside this recv() with the restorer's Result.
+    int got = channel_recv(g.channel, &g.result, sizeof g.result);
+    if (got >= static_cast<int>(offsetof(proto::Result, src)) && g.result.magic == proto::kMagic &&
+        g.result.type == proto::kResult) {
+      value = g.result.value;
+      g.result.src[proto::kPathMax - 1] = '\0';
+    }
+  }
+  g.result_value = value;
+  if (value > 0) {
+    g.restart_info.requester = value;
+    g.restart_info.src = g.result.src;
+  }
+  __atomic_store_n(&g.result_round, round, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g.result_round);
+  return value;
+}
+
+// A thread that was signalled by libcr itself: its part of phase 2, unless deferred.
+void on_phase2_signal() {
+  ThreadState* self = current();
+  if (!self || self->callback_thread) return;
+  int round = load(&g.round);
+  if (!load(&g.busy) || load(&self->signaled_round) != round || load(&self->arrived_round) == round)
+    return;  // not part of a checkpoint in progress (a forged or stale copy)
+  if (self->cs_depth > 0) {
+    self->deferred = true;
+    return;
+  }
+  participate(self);
+}
+
+void simple_answer(uint32_t decision) {
+  proto::Ready ready;
+  memset(&ready, 0, sizeof ready);
+  ready.magic = proto::kMagic;
+  ready.type = proto::kReady;
+  ready.decision = decision;
+  int n = handles_in_flight(ready.handles, proto::kMaxHandles);
+  ready.handle_count = n > 0 ? static_cast<uint32_t>(n) : 0;
+  int fd = g.channel;
+  if (channel_send(fd, &ready, sizeof ready)) {
+    // The restarted copy of a libcr_run process resumes here too.
+    channel_recv(fd, &g.result, sizeof g.result);
+    proto::Done done{proto::kMagic, proto::kDone};
+    channel_send(fd, &done, sizeof done);
+  }
+  g.channel = -1;
+  close(fd);
+  store(&g.busy, 0);
+}
+
+// A checkpoint request from the dumper (or anyone who passes channel_connect's checks).
+void on_request(pid_t dumper, uint64_t token) {
+  if (__atomic_exchange_n(&g.busy, 1, __ATOMIC_SEQ_CST)) return;  // one at a time
+  int fd = channel_connect(dumper, token);
+  if (fd < 0) {
+    store(&g.busy, 0);
+    futex_wake_all(&g.busy);
+    return;
+  }
+  g.channel = fd;
+  if (kLibKind != proto::kLibcr) {
+    proto::Request req;
+    channel_recv(fd, &req, sizeof req);  // Hello was sent by channel_connect
+    simple_answer(kLibKind == proto::kLibcrOmit ? CR_CHECKPOINT_OMIT : CR_CHECKPOINT_READY);
+    return;
+  }
+  int got = channel_recv(fd, &g.request, sizeof g.request);
+  if (got != sizeof g.request || g.request.magic != proto::kMagic || g.request.type != proto::kRequest) {
+    g.channel = -1;
+    close(fd);
+    store(&g.busy, 0);
+    futex_wake_all(&g.busy);
+    return;
+  }
+  g.request.dest[proto::kPathMax - 1] = '\0';
+  g.checkpoint_info.signal = g.request.signal;
+  g.checkpoint_info.dest = g.request.dest;
+  g.checkpoint_info.requester = g.request.requester;
+  g.checkpoint_info.target = g.request.target;
+  g.checkpoint_info.scope = static_cast<cr_scope_t>(g.request.scope);
+  __atomic_store_n(&g.decision, 0u, __ATOMIC_RELEASE);
+  g.abort_after = 0;
+  ThreadState* self = current();
+  g.coordinator = self;
+  __atomic_add_fetch(&g.round, 1, __ATOMIC_SEQ_CST);
+  if (self && self->cs_depth > 0) {
+    self->deferred_coordinate = true;  // cr_status() says PENDING until the leave
+    return;
+  }
+  coordinate(self);
+}
+
+void handler(int, siginfo_t* info, void*) {
+  int saved_errno = errno;
+  if (info && info->si_code == SI_QUEUE) {
+    uint64_t token = reinterpret_cast<uintptr_t>(info->si_value.sival_ptr);
+    if ((token & proto::kTokenTagMask) == proto::kTokenTag) {
+      if (token == proto::kInternalToken) {
+        if (info->si_pid == sys_getpid()) on_phase2_signal();
+      } else {
+        on_request(info->si_pid, token);
+      }
+    }
+  }
+  errno = saved_errno;
+}
+
+// ---- libcr's callback thread ----
+
+void* callback_thread_main(void*) {
+  ThreadState* self = adopt_callback_thread();
+  if (!self) return nullptr;
+  __atomic_store_n(&g.callback_thread, self, __ATOMIC_RELEASE);
+  int seen = load(&g.phase1_round);
+  for (;;) {
+    while (load(&g.phase1_round) == seen) futex_wait(&g.phase1_round, seen, -1);
+    int round = seen = load(&g.phase1_round);
+    wait_cs_drain();
+    int value = run_callbacks(self, &g.thread_callbacks);
+    run_hook(value, kHookThread);
+    store(&self->done_round, round);
+    bump_event();
+    hold_barrier(self, round, value);
+    self->tid = sys_gettid();
+    if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
+  }
+  return nullptr;
+}
+
+// ---- which copy of libcr owns CR_SIGNUM ----
+
+// A program may hold two crest libraries (linked with libcr and started under cr_run,
+// say). The handler installed last wins the signal, so each constructor looks at the
+// handler already installed and keeps it if it belongs to a copy of higher rank:
+// libcr_omit (the user asked to be left out) > libcr (callbacks) > libcr_run.
+int rank_of_kind(uint32_t kind) {
+  switch (kind) {
+    case proto::kLibcrOmit: return 3;
+    case proto::kLibcr: return 2;
+    case proto::kLibcrRun: return 1;
+  }
+  return 0;
+}
+
+int rank_of_handler(void* fn) {
+  Dl_info info;
+  if (!fn || !dladdr(fn, &info) || !info.dli_fname) return 0;
+  const char* base = strrchr(info.dli_fname, '/');
+  base = base ? base + 1 : info.dli_fname;
+  if (strncmp(base, "libcr_omit.so", 13) == 0) return 3;
+  if (strncmp(base, "libcr.so", 8) == 0) return 2;
+  if (strncmp(base, "libcr_run.so", 12) == 0) return 1;
+  return 0;
+}
+
+void nscd_callback(size_t, void*) {}
+
+void atfork_child() { reset_after_fork(); }
+
+__attribute__((constructor)) void libcr_constructor() {
+  init_state_key();
+  pthread_atfork(nullptr, nullptr, atfork_child);
+
+  const char* nscd = getenv("LIBCR_DISABLE_NSCD");
+  if (nscd && *nscd) {
+    using DisableNscd = void (*)(void (*)(size_t, void*));
+    auto fn = reinterpret_cast<DisableNscd>(dlsym(RTLD_DEFAULT, "__nss_disable_nscd"));
+    if (fn) fn(nscd_callback);
+  }
+
+  struct sigaction current_action;
+  if (sigaction(proto::kSignal, nullptr, &current_action) == 0 &&
+      (current_action.sa_flags & SA_SIGINFO) && current_action.sa_sigaction != handler) {
+    if (rank_of_handler(reinterpret_cast<void*>(current_action.sa_sigaction)) >= rank_of_kind(kLibKind))
+      return;
+  }
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = handler;
+  action.sa_flags = SA_RESTART | SA_SIGINFO;
+  sigfillset(&action.sa_mask);
+  sigaction(proto::kSignal, &action, nullptr);
+}
+
+}  // namespace
+
+// ---- pieces used by callbacks.cc and critical_section.cc ----
+
+void combine_decision(uint32_t flags) {
+  uint32_t cur = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE);
+  while (rank(flags) > rank(cur) &&
+         !__atomic_compare_exchange_n(&g.decision, &cur, flags, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  }
+}
+
+void wait_cs_drain() {
+  for (;;) {
+    int n = __atomic_load_n(&g.cs_count, __ATOMIC_SEQ_CST);
+    if (n == 0) return;
+    futex_wait(&g.cs_count, n, 100);
+  }
+}
+
+int arrive(ThreadState* self, uint32_t flags) {
+  combine_decision(flags);
+  int round = load(&g.round);
+  int value;
+  if (self == g.coordinator && !self->callback_thread) {
+    value = conclude(round);
+  } else {
+    store(&self->arrived_round, round);
+    bump_event();
+    for (;;) {
+      int seen = __atomic_load_n(&g.result_round, __ATOMIC_SEQ_CST);
+      if (seen == round) break;
+      futex_wait(&g.result_round, seen, -1);
+    }
+    value = g.result_value;
+  }
+  self->value = value;
+  return value;
+}
+
+void run_hook(int value, HookKind kind) {
+  int event = (value > 0 ? static_cast<int>(CR_HOOK_RSTRT_SIGNAL_CONTEXT) : static_cast<int>(CR_HOOK_CONT_SIGNAL_CONTEXT)) + static_cast<int>(kind);
+  cr_hook_fn_t fn = __atomic_load_n(&g.hooks[event], __ATOMIC_ACQUIRE);
+  if (fn && fn != CR_HOOK_FN_ERROR) fn(static_cast<cr_hook_event_t>(event));
+}
+
+void hold_barrier(ThreadState* self, int round, int value) {
+  int hold = self ? load(&self->hold) : load(&g.hold_uninit);
+  if (hold == CR_HOLD_DFLT) hold = load(&g.hold_init);
+  int needed = value > 0 ? CR_HOLD_RSTRT : CR_HOLD_CONT;
+  if (!(hold & needed)) return;
+  for (;;) {
+    int seen = __atomic_load_n(&g.release_round, __ATOMIC_SEQ_CST);
+    if (seen == round) break;
+    futex_wait(&g.release_round, seen, -1);
+  }
+}
+
+void participate(ThreadState* self) {
+  int round = load(&g.round);
+  wait_cs_drain();
+  int value;
+  HookKind kind;
+  if (self->signal_callbacks.count() > 0) {
+    value = run_callbacks(self, &self->signal_callbacks);
+    kind = kHookSignal;
+  } else {
+    value = arrive(self, CR_CHECKPOINT_READY);
+    kind = kHookNone;
+  }
+  run_hook(value, kind);
+  store(&self->done_round, round);
+  bump_event();
+  hold_barrier(self, round, value);
+  self->tid = sys_gettid();
+  if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
+}
+
+void coordinate(ThreadState* self) {
+  int round = load(&g.round);
+  // Phase 1: the thread-context callbacks.
+  ThreadState* cbt = __atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE);
+  bool phase1 = cbt && g.thread_callbacks.count() > 0;
+  if (phase1) {
+    __atomic_store_n(&g.phase1_round, round, __ATOMIC_SEQ_CST);
+    futex_wake_all(&g.phase1_round);
+    wait_event([&] { return load(&cbt->arrived_round) == round; });
+  }
+  // Phase 2: the signal-context callbacks of every cr_init() thread.
+  bool go_on = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0;
+  if (go_on) send_phase2_signals(self, round);
+  int value;
+  HookKind kind;
+  if (go_on && self && self->signal_callbacks.count() > 0) {
+    wait_cs_drain();
+    value = run_callbacks(self, &self->signal_callbacks);  // concludes at the innermost level
+    kind = kHookSignal;
+  } else {
+    value = conclude(round);
+    if (self) self->value = value;
+    kind = kHookNone;
+  }
+  run_hook(value, kind);
+  // Wait for every other thread's after-code and hooks, then release the held ones.
+  wait_event([&] {
+    if (phase1 && load(&cbt->done_round) != round) return false;
+    return all_participants(round, &ThreadState::done_round);
+  });
+  __atomic_store_n(&g.release_round, round, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g.release_round);
+  if (self) self->tid = sys_gettid();
+  int fd = g.channel;
+  g.channel = -1;
+  g.coordinator = nullptr;
+  __atomic_store_n(&g.busy, 0, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g.busy);
+  proto::Done done{proto::kMagic, proto::kDone};
+  channel_send(fd, &done, sizeof done);
+  close(fd);
+  if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
+}
+
+int start_callback_thread() {
+  SignalBlock block(false);
+  static SpinLock start_lock;
+  start_lock.lock();
+  int err = 0;
+  if (!__atomic_load_n(&g.callback_thread_started, __ATOMIC_ACQUIRE)) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);  // the new thread starts with every signal blocked
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t tid;
+    err = pthread_create(&tid, &attr, callback_thread_main, nullptr);
+    if (err == ENOMEM || err == EAGAIN) {
+      pthread_attr_setstacksize(&attr, 4u << 20);
+      err = pthread_create(&tid, &attr, callback_thread_main, nullptr);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (err == 0) {
+      __atomic_store_n(&g.callback_thread_started, 1, __ATOMIC_RELEASE);
+      // Wait until it is ready to be woken, so a checkpoint right after the registration
+      // runs its callbacks.
+      while (!__atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE)) syscall(SYS_sched_yield);
+    }
+  }
+  start_lock.unlock();
+  return err;
+}
+
+}  // namespace crest::libcr
