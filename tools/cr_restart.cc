@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -24,16 +26,73 @@ namespace {
 
 volatile pid_t g_child = 0;
 
+enum class Kmsg { None, Error, Warning };
+enum class Omit { Maybe, Always, Never };
+
+// BLCR's event hooks (--run-on-*): run with system(); a non-zero exit of a failure hook
+// becomes cr_restart's exit code, and nothing is printed.
+enum Hook { kHookSuccess, kHookTemp, kHookEnv, kHookArgs, kHookPerm, kHookCount };
+
 struct Options {
   std::string file;
   int fd = -1;
+  std::string dir;
   bool restore_pid = true;
   bool restore_pgid = false;
   bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;
   int signal = 0;
+  int early_signal = 0;  // --early-stop / --early-abrt (hidden, as in BLCR)
+  Kmsg kmsg = Kmsg::Error;
+  Omit omit = Omit::Maybe;
+  std::string hooks[kHookCount];
   bool quiet = false;
 };
+
+Options* g_options = nullptr;  // for fail()
+
+// The hook's exit status (-1 if it did not exit normally: BLCR's convention), or 0 when
+// no hook is set.
+int run_hook(const Options& o, Hook hook) {
+  const std::string& cmd = o.hooks[hook];
+  if (cmd.empty()) return 0;
+  fflush(nullptr);
+  int status = system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// BLCR's triage of a restart failure (its failure()): which hook it runs.
+Hook hook_for_errno(int err) {
+  switch (err) {
+    case ENOMEM:
+    case EBUSY:  // a pid in use
+      return kHookTemp;
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case EEXIST:
+    case EISDIR:
+    case ENOTDIR:
+      return kHookEnv;
+    default:
+      return kHookPerm;
+  }
+}
+
+// Runs the hook; exits with its code if that is not 0. Otherwise prints the message
+// (unless --quiet) and returns `code`, for the caller to exit with.
+__attribute__((format(printf, 3, 4))) int fail(int code, Hook hook, const char* fmt, ...) {
+  if (int hv = run_hook(*g_options, hook)) exit(hv);
+  if (!g_options->quiet) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cr_restart: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+  }
+  return code;
+}
 
 void usage(FILE* out) {
   fprintf(out,
@@ -52,17 +111,41 @@ void usage(FILE* out) {
           "  -S, --signal NUM        send signal NUM once it runs\n"
           "  --stop, --term, --abort, --kill, --cont\n"
           "                          send SIGSTOP, SIGTERM, SIGABRT, SIGKILL, SIGCONT once it runs\n"
+          "  --omit-maybe            leave cr_restart out of a checkpoint of which it is the target or\n"
+          "                          when it is an orphan (default); --omit-always, --omit-never\n"
+          "  --run-on-success='cmd'    run cmd once the restarted processes run; if it fails,\n"
+          "                            exit at once with its exit code\n"
+          "  --run-on-fail-args='cmd'  run cmd on invalid arguments (an unreadable image included)\n"
+          "  --run-on-fail-temp='cmd'  run cmd on a temporary failure (ENOMEM, EBUSY: a pid in use)\n"
+          "  --run-on-fail-env='cmd'   run cmd on an environmental failure (EACCES, EPERM, ENOENT,\n"
+          "                            EEXIST, EISDIR, ENOTDIR)\n"
+          "  --run-on-fail-perm='cmd'  run cmd on any other failure (a corrupt image, say)\n"
+          "  --run-on-failure='cmd'    all four failure hooks\n"
+          "                          a failure hook that exits non-zero gives cr_restart its exit code\n"
+          "  --kmsg-none, --kmsg-error, --kmsg-warning\n"
+          "                          print the restart's warnings never, on failure (default), always\n"
           "  -q, --quiet             no messages on stderr\n"
           "  -h, -?, --help          this help\n"
-          "  -v, --version           print the version\n"
-          "Accepted for BLCR compatibility, no effect yet: --omit-*, --kmsg-*\n",
+          "  -v, --version           print the version\n",
           CREST_VERSION);
 }
 
 enum LongOnly {
   kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
-  kTerm, kAbort, kKill, kCont, kIgnored,
+  kTerm, kAbort, kKill, kCont, kEarlyStop, kEarlyAbrt, kOmitMaybe, kOmitAlways, kOmitNever, kKmsgNone, kKmsgError,
+  kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure,
 };
+
+int usage_error(const char* fmt, const char* arg) {
+  if (int hv = run_hook(*g_options, kHookArgs)) exit(hv);
+  if (!g_options->quiet) {
+    fputs("cr_restart: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    usage(stderr);
+  }
+  return kExitUsage;
+}
 
 int parse(int argc, char** argv, Options& o) {
   static const option longopts[] = {
@@ -74,14 +157,22 @@ int parse(int argc, char** argv, Options& o) {
       {"signal", required_argument, nullptr, 'S'}, {"stop", no_argument, nullptr, kStop},
       {"freeze", no_argument, nullptr, kStop}, {"term", no_argument, nullptr, kTerm},
       {"abort", no_argument, nullptr, kAbort}, {"kill", no_argument, nullptr, kKill},
-      {"cont", no_argument, nullptr, kCont}, {"omit-maybe", no_argument, nullptr, kIgnored},
-      {"omit-always", no_argument, nullptr, kIgnored}, {"omit-never", no_argument, nullptr, kIgnored},
+      {"cont", no_argument, nullptr, kCont}, {"early-stop", no_argument, nullptr, kEarlyStop},
+      {"early-abrt", no_argument, nullptr, kEarlyAbrt}, {"omit-maybe", no_argument, nullptr, kOmitMaybe},
+      {"omit-always", no_argument, nullptr, kOmitAlways}, {"omit-never", no_argument, nullptr, kOmitNever},
       {"restore-pgid", no_argument, nullptr, kRestorePgid}, {"no-restore-pgid", no_argument, nullptr, kNoRestorePgid},
       {"restore-sid", no_argument, nullptr, kRestoreSid}, {"no-restore-sid", no_argument, nullptr, kNoRestoreSid},
-      {"kmsg-none", no_argument, nullptr, kIgnored}, {"kmsg-error", no_argument, nullptr, kIgnored},
-      {"kmsg-warning", no_argument, nullptr, kIgnored}, {nullptr, 0, nullptr, 0}};
+      {"kmsg-none", no_argument, nullptr, kKmsgNone}, {"kmsg-error", no_argument, nullptr, kKmsgError},
+      {"kmsg-warning", no_argument, nullptr, kKmsgWarning},
+      {"run-on-success", required_argument, nullptr, kHookSuccess_},
+      {"run-on-fail-temp", required_argument, nullptr, kHookTemp_},
+      {"run-on-fail-env", required_argument, nullptr, kHookEnv_},
+      {"run-on-fail-args", required_argument, nullptr, kHookArgs_},
+      {"run-on-fail-perm", required_argument, nullptr, kHookPerm_},
+      {"run-on-failure", required_argument, nullptr, kHookFailure}, {nullptr, 0, nullptr, 0}};
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
     if (strcmp(argv[i], "-?") == 0) { usage(stdout); return 0; }
+  opterr = 0;  // reported below, after the args hook
   int c, sources = 0;
   while ((c = getopt_long(argc, argv, "hvqf:F:d:S:", longopts, nullptr)) != -1) {
     switch (c) {
@@ -92,10 +183,10 @@ int parse(int argc, char** argv, Options& o) {
       case 'F': {
         char* end;
         long v = strtol(optarg, &end, 10);
-        if (*end || v < 0) { fprintf(stderr, "cr_restart: --fd '%s' is not a descriptor number\n", optarg); return kExitUsage; }
+        if (*optarg == '\0' || *end || v < 0 || v > INT32_MAX) return usage_error("--fd '%s' is not a descriptor number", optarg);
         o.fd = static_cast<int>(v); ++sources; break;
       }
-      case 'd': if (!o.quiet) fprintf(stderr, "cr_restart: -d flag not yet implemented\n"); return EINVAL;
+      case 'd': o.dir = optarg; ++sources; break;
       case kNoRestorePid: o.restore_pid = false; break;
       case kRestorePid: o.restore_pid = true; break;
       case kRestorePgid: o.restore_pgid = true; break;
@@ -104,37 +195,47 @@ int parse(int argc, char** argv, Options& o) {
       case kNoRestoreSid: o.restore_sid = false; break;
       case kRelocate: {
         auto r = parse_relocation(optarg);
-        if (!r) { fprintf(stderr, "cr_restart: %s\n", r.error().message().c_str()); return EINVAL; }
+        if (!r) return fail(EINVAL, kHookArgs, "%s", r.error().message().c_str());
         if (r->first == r->second) break;
-        if (o.relocations.size() == 16) { fprintf(stderr, "cr_restart: at most 16 --relocate options\n"); return EINVAL; }
+        if (o.relocations.size() == 16) return fail(EINVAL, kHookArgs, "at most 16 --relocate options");
         o.relocations.push_back(*r);
         break;
       }
-      case kRun: o.signal = 0; break;
+      case kRun: o.signal = 0; o.early_signal = 0; break;
       case 'S': {
         char* end;
         long v = strtol(optarg, &end, 10);
-        if (*end || v < 1 || v >= NSIG) { fprintf(stderr, "cr_restart: invalid signal '%s'\n", optarg); return EINVAL; }
-        o.signal = static_cast<int>(v); break;
+        if (*optarg == '\0' || *end || v < 1 || v >= NSIG) return fail(EINVAL, kHookArgs, "invalid signal '%s'", optarg);
+        o.signal = static_cast<int>(v); o.early_signal = 0; break;
       }
-      case kStop: o.signal = SIGSTOP; break;
-      case kTerm: o.signal = SIGTERM; break;
-      case kAbort: o.signal = SIGABRT; break;
-      case kKill: o.signal = SIGKILL; break;
-      case kCont: o.signal = SIGCONT; break;
-      case kIgnored: break;
-      default: usage(stderr); return kExitUsage;
+      // One signal option wins (BLCR keeps a single cr_signal, negative for "early").
+      case kStop: o.signal = SIGSTOP; o.early_signal = 0; break;
+      case kTerm: o.signal = SIGTERM; o.early_signal = 0; break;
+      case kAbort: o.signal = SIGABRT; o.early_signal = 0; break;
+      case kKill: o.signal = SIGKILL; o.early_signal = 0; break;
+      case kCont: o.signal = SIGCONT; o.early_signal = 0; break;
+      case kEarlyStop: o.early_signal = SIGSTOP; o.signal = 0; break;
+      case kEarlyAbrt: o.early_signal = SIGABRT; o.signal = 0; break;
+      case kOmitMaybe: o.omit = Omit::Maybe; break;
+      case kOmitAlways: o.omit = Omit::Always; break;
+      case kOmitNever: o.omit = Omit::Never; break;
+      case kKmsgNone: o.kmsg = Kmsg::None; break;
+      case kKmsgError: o.kmsg = Kmsg::Error; break;
+      case kKmsgWarning: o.kmsg = Kmsg::Warning; break;
+      case kHookSuccess_: o.hooks[kHookSuccess] = optarg; break;
+      case kHookTemp_: o.hooks[kHookTemp] = optarg; break;
+      case kHookEnv_: o.hooks[kHookEnv] = optarg; break;
+      case kHookArgs_: o.hooks[kHookArgs] = optarg; break;
+      case kHookPerm_: o.hooks[kHookPerm] = optarg; break;
+      case kHookFailure: o.hooks[kHookTemp] = o.hooks[kHookEnv] = o.hooks[kHookArgs] = o.hooks[kHookPerm] = optarg; break;
+      default: return usage_error("unknown option or missing argument: '%s'", argv[optind - 1]);
     }
   }
-  if (optind < argc) {
+  if (optind < argc && sources == 0) {
     o.file = argv[optind++];
     ++sources;
   }
-  if (optind < argc || sources != 1) {
-    fprintf(stderr, "cr_restart: give exactly one image (FILE, -f FILE or -F FD)\n");
-    usage(stderr);
-    return kExitUsage;
-  }
+  if (optind < argc || sources != 1) return usage_error("%s", "give exactly one image (FILE, -f FILE, -F FD or -d DIR)");
   return -1;
 }
 
@@ -185,8 +286,10 @@ void forward(int sig) {
 
 int main(int argc, char** argv) {
   Options o;
+  g_options = &o;
   int early = parse(argc, argv, o);
   if (early >= 0) return early;
+  if (!o.dir.empty()) return fail(EINVAL, kHookArgs, "-d flag not yet implemented");
 
   // The descriptors we were started with, before we open anything of our own.
   std::vector<int> inherited;
@@ -200,26 +303,23 @@ int main(int argc, char** argv) {
     closedir(d);
   }
 
+  // An image that cannot be read is an argument error (BLCR's HOOK_FAIL_ARGS).
   Fd owned;
   int in = o.fd;
   std::string name = format("fd %d", o.fd);
   if (!o.file.empty()) {
     struct stat st {};
-    if (stat(o.file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      if (!o.quiet) fprintf(stderr, "cr_restart: %s is a directory, not an image\n", o.file.c_str());
-      return EISDIR;
-    }
+    if (stat(o.file.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return fail(EISDIR, kHookArgs, "%s is a directory, not an image", o.file.c_str());
     owned = Fd(open(o.file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!owned.valid()) {
       int e = errno;
-      if (!o.quiet) fprintf(stderr, "cr_restart: cannot open image %s: %s\n", o.file.c_str(), strerror(e));
-      return e & 0xff;
+      return fail(e & 0xff, kHookArgs, "cannot open image %s: %s", o.file.c_str(), strerror(e));
     }
     in = owned.get();
     name = o.file;
   } else if (fcntl(in, F_GETFD) < 0) {
-    if (!o.quiet) fprintf(stderr, "cr_restart: --fd %d is not an open descriptor\n", in);
-    return EBADF;
+    return fail(EBADF, kHookArgs, "--fd %d is not an open descriptor", in);
   } else {
     fcntl(in, F_SETFD, FD_CLOEXEC);
   }
@@ -232,15 +332,20 @@ int main(int argc, char** argv) {
   ropt.restore_pgid = o.restore_pgid;
   ropt.restore_sid = o.restore_sid;
   ropt.relocations = o.relocations;
-  ropt.after_signal = o.signal;
+  // Without restart callbacks to wait for, the early signal and the late one are sent
+  // at the same point: when the restored processes are released.
+  ropt.after_signal = o.signal ? o.signal : o.early_signal;
   ropt.inherited_fds = inherited;
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   auto pid = restore_process(ropt);
   progress.finish();
   if (!pid) {
-    if (!o.quiet) fprintf(stderr, "cr_restart: restart failed: %s\n", pid.error().message().c_str());
-    return exit_code_for(pid.error());
+    const Error& e = pid.error();
+    return fail(exit_code_for(e), hook_for_errno(e.error_number()), "restart failed: %s", e.message().c_str());
   }
   owned.reset();
+  // BLCR: a failing success hook ends cr_restart at once with its code; the restarted
+  // processes run on.
+  if (int hv = run_hook(o, kHookSuccess)) return hv;
   supervise(*pid);
 }
