@@ -10,6 +10,7 @@
 #include "checkpoint/checkpointer.h"
 
 #include <signal.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
@@ -17,10 +18,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "checkpoint/cooperate.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
 #include "checkpoint/frozen_tree.h"
@@ -214,7 +218,7 @@ struct ProcessDump {
   MemoryMapRecord map;
 };
 
-Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported) {
+Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported, const SaveContents& save) {
   const pid_t pid = frozen.pid();
   ProcessDump d;
   d.proc = CR_TRY(collect_process(pid));
@@ -228,24 +232,58 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
                                   leader ? &d.signals : nullptr));
   }
   auto smaps = CR_TRY(read_smaps(pid));
-  d.map = CR_TRY(collect_memory_map(pid, smaps));
+  d.map = CR_TRY(collect_memory_map(pid, smaps, save));
   d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
   return d;
 }
 
-}  // namespace
+// The descriptors the image treats specially: libcr's channel and request handles of a
+// cooperating process, and any descriptor that is the image's own output (the same open
+// file description as out_fd, by kcmp), which is left out: closed in a restarted process,
+// as in BLCR.
+void mark_special_fds(pid_t pid, FdTableRecord& table, const CoopProcess* coop, int out_fd) {
+  std::set<int> removed;
+  for (auto it = table.fds.begin(); it != table.fds.end();) {
+    bool dup_of_removed = it->same_as >= 0 && it->same_as_pid == 0 && removed.count(it->same_as);
+    if (dup_of_removed || (out_fd >= 0 && syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, out_fd, it->fd) == 0)) {
+      removed.insert(it->fd);
+      it = table.fds.erase(it);
+      continue;
+    }
+    if (coop) {
+      bool channel = it->fd == coop->channel_fd;
+      bool handle = std::find(coop->handles.begin(), coop->handles.end(), it->fd) != coop->handles.end();
+      if (channel || handle) {
+        it->kind = channel ? FdKind::LibcrChannel : FdKind::LibcrHandle;
+        it->params.clear();
+        it->epoll.clear();
+        it->pipe_id = 0;
+        it->same_as = -1;
+        it->same_as_pid = 0;
+      }
+    }
+    ++it;
+  }
+}
 
-Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
-  const bool by_pid = opt.scope == Scope::Process || opt.scope == Scope::Tree;
-  if (by_pid && ::kill(opt.pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", opt.pid));
-  if (by_pid) CR_TRY(check_leader_alive(opt.pid));
-  FrozenTree tree = CR_TRY(FrozenTree::freeze(opt.scope, opt.pid, opt.trace_policy));
+// Freeze, read, write the image. On success the tree is left frozen in `tree` for the
+// after-checkpoint steps.
+Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, std::optional<FrozenTree>& tree_out) {
+  FreezeSpec spec;
+  spec.scopes = coop.scopes();
+  spec.policy = opt.trace_policy;
+  spec.exclude = coop.excluded();
+  spec.admit = [&](pid_t pid) { return coop.locks().take(pid); };
+  tree_out.emplace(CR_TRY(FrozenTree::freeze(spec)));
+  FrozenTree& tree = *tree_out;
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
   tree_rec.root = tree.processes()[0].pid();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
-    dumps.push_back(CR_TRY(collect(fp, tree.was_stopped(fp.pid()), opt.skip_unsupported), "process %d", fp.pid()));
+    bool stopped = tree.was_stopped(fp.pid()) || coop.was_stopped(fp.pid());
+    dumps.push_back(CR_TRY(collect(fp, stopped, opt.skip_unsupported, {opt.save_exe, opt.save_private, opt.save_shared}), "process %d", fp.pid()));
+    mark_special_fds(fp.pid(), dumps.back().fds, coop.find(fp.pid()), opt.out_fd);
     const ProcessRecord& p = dumps.back().proc;
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }
@@ -283,22 +321,65 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     pages += ctx.pages_written;
   }
   CR_TRY(writer.write_trailer());
+  return CheckpointStats{writer.bytes_written(), pages};
+}
 
-  CheckpointStats stats{writer.bytes_written(), pages};
-  switch (opt.after) {
-    case AfterCheckpoint::Run:
-      break;
-    case AfterCheckpoint::Kill:
-      // Killed while still frozen: not one more instruction runs after the image.
-      tree.kill_now();
-      return stats;
-    case AfterCheckpoint::Signal:
-      for (auto& d : dumps)
-        if (::kill(d.proc.pid, opt.after_signal) != 0)
-          return Error::os(format("kill(%d, %d) after checkpoint", d.proc.pid, opt.after_signal));
-      break;
+// How long cooperating processes get for their after-checkpoint callbacks (Done).
+constexpr int kDoneTimeoutMs = 10000;
+
+}  // namespace
+
+Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
+  WarningSink warnings(opt.log);
+  const bool by_pid = opt.scope == Scope::Process || opt.scope == Scope::Tree;
+  if (by_pid && ::kill(opt.pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", opt.pid));
+  if (by_pid) CR_TRY(check_leader_alive(opt.pid));
+  // Busy locks, request-time checks, the callbacks and their decisions (docs/libcr.md 1-6).
+  Cooperation coop = CR_TRY(Cooperation::start(opt));
+
+  std::optional<FrozenTree> frozen;
+  auto dumped = dump(opt, coop, frozen);
+  if (!dumped) {
+    // The processes run on (the tree detaches as it is dropped); the cooperating ones
+    // learn why from cr_checkpoint()'s return value.
+    frozen.reset();
+    int err = dumped.error().error_number();
+    coop.send_results(-(err ? err : EIO));
+    coop.wait_done(kDoneTimeoutMs, opt.cancelled);
+    coop.restop_stopped();
+    return dumped.error();
   }
-  CR_TRY(tree.thaw());
+  CheckpointStats stats = *dumped;
+  FrozenTree& tree = *frozen;
+
+  // Continue (step 8): the early signal; thaw; Result(0) and Done; the positive
+  // after-action (for processes without libcr at once, while still frozen, as before).
+  if (opt.early_signal)
+    for (FrozenProcess& fp : tree.processes()) ::kill(fp.pid(), opt.early_signal);
+  Result<void> first;
+  for (auto it = tree.processes().rbegin(); it != tree.processes().rend(); ++it) {
+    FrozenProcess& fp = *it;
+    const bool cooperating = coop.find(fp.pid()) != nullptr;
+    if (!cooperating && opt.after == AfterCheckpoint::Kill) {
+      // Killed while still frozen: not one more instruction runs after the image.
+      fp.kill_now();
+      continue;
+    }
+    if (!cooperating && opt.after == AfterCheckpoint::Signal && ::kill(fp.pid(), opt.after_signal) != 0 && first)
+      first = Error::os(format("kill(%d, %d) after checkpoint", fp.pid(), opt.after_signal));
+    // Children first: a parent that runs on finds its children as they were.
+    auto r = fp.thaw();
+    if (!r && first) first = r;
+  }
+  coop.send_results(0);
+  coop.wait_done(kDoneTimeoutMs, opt.cancelled);
+  for (pid_t pid : coop.checkpointed()) {
+    if (opt.after == AfterCheckpoint::Kill) ::kill(pid, SIGKILL);
+    else if (opt.after == AfterCheckpoint::Signal) ::kill(pid, opt.after_signal);
+  }
+  if (opt.after == AfterCheckpoint::Run) coop.restop_stopped();
+  else coop.restop_omitted();
+  if (!first) return first.error();
   return stats;
 }
 

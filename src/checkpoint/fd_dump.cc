@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "base/fd.h"
+#include "checkpoint/cooperate.h"
 #include "checkpoint/dump_context.h"
 #include "sys/io.h"
 
@@ -111,8 +112,7 @@ Result<void> classify_anon_inode(const FdInfo& info, const std::string& target, 
 
 // --skip-unsupported: the fd is left out of the image (closed at restart), with a warning.
 void skip(FdRecord& rec, const Error& why) {
-  fprintf(stderr, "cr_checkpoint: warning: leaving out %s (--skip-unsupported): it will be closed at restart\n",
-          why.message().c_str());
+  warn(format("leaving out %s (--skip-unsupported): it will be closed at restart", why.message().c_str()));
   rec.kind = FdKind::Skipped;
   rec.params.clear();
   rec.epoll.clear();

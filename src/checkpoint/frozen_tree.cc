@@ -61,16 +61,6 @@ std::vector<ProcInfo> members(Scope scope, pid_t id) {
   return out;
 }
 
-const char* scope_name(Scope s) {
-  switch (s) {
-    case Scope::Process: return "process";
-    case Scope::Tree: return "process tree";
-    case Scope::ProcessGroup: return "process group";
-    case Scope::Session: return "session";
-  }
-  return "?";
-}
-
 // The tracer of pid (TracerPid in /proc/PID/status), 0 if none.
 pid_t tracer_of(pid_t pid) {
   auto st = read_status(pid);
@@ -87,39 +77,70 @@ std::vector<pid_t> tracees_of(pid_t pid) {
 
 }  // namespace
 
+const char* scope_name(Scope s) {
+  switch (s) {
+    case Scope::Process: return "process";
+    case Scope::Tree: return "process tree";
+    case Scope::ProcessGroup: return "process group";
+    case Scope::Session: return "session";
+  }
+  return "?";
+}
+
+std::vector<pid_t> scope_members(Scope scope, pid_t id) {
+  std::vector<pid_t> out;
+  for (const ProcInfo& p : members(scope, id))
+    if (p.pid != getpid()) out.push_back(p.pid);
+  return out;
+}
+
+// ptrace gives a process one tracer: one traced by someone else cannot be frozen, and
+// a tracer's tracees would come back untraced.
+Result<bool> trace_check(pid_t pid, TracePolicy policy) {
+  pid_t tracer = tracer_of(pid);
+  if (tracer != 0 && tracer != getpid()) {
+    if (policy.traced == PtracedPolicy::Skip) return false;
+    return Error(ErrorKind::Unsupported, kErrPtraced, format("process %d is being traced by process %d%s", pid, tracer,
+                            policy.traced == PtracedPolicy::Allow
+                                ? "; a process has one tracer, so crest cannot freeze it even with --ptraced-allow"
+                                : " (--ptraced-skip leaves it out of the checkpoint)"));
+  }
+  auto tracees = tracees_of(pid);
+  if (!tracees.empty()) {
+    if (policy.tracer == PtracerPolicy::Skip) return false;
+    return Error(ErrorKind::Unsupported, kErrPtracer,
+                 format("process %d is tracing process %d (--ptracer-skip leaves it out of the checkpoint)", pid, tracees[0]));
+  }
+  return true;
+}
+
 Result<FrozenTree> FrozenTree::freeze(Scope scope, pid_t id, TracePolicy policy) {
+  FreezeSpec spec;
+  spec.scopes = {{scope, id}};
+  spec.policy = policy;
+  return freeze(spec);
+}
+
+Result<FrozenTree> FrozenTree::freeze(const FreezeSpec& spec) {
+  const Scope scope = spec.scopes.at(0).scope;
+  const pid_t id = spec.scopes.at(0).id;
   FrozenTree tree;
   std::map<pid_t, ProcInfo> seen;
-  // ptrace gives a process one tracer: one traced by someone else cannot be frozen, and
-  // a tracer's tracees would come back untraced.
   std::set<pid_t> skipped;
-  auto trace_check = [&](pid_t pid) -> Result<bool> {
-    pid_t tracer = tracer_of(pid);
-    if (tracer != 0 && tracer != getpid()) {
-      if (policy.traced == PtracedPolicy::Skip) return false;
-      return Error(ErrorKind::Unsupported, kErrPtraced, format("process %d is being traced by process %d%s", pid, tracer,
-                              policy.traced == PtracedPolicy::Allow
-                                  ? "; a process has one tracer, so crest cannot freeze it even with --ptraced-allow"
-                                  : " (--ptraced-skip leaves it out of the checkpoint)"));
-    }
-    auto tracees = tracees_of(pid);
-    if (!tracees.empty()) {
-      if (policy.tracer == PtracerPolicy::Skip) return false;
-      return Error(ErrorKind::Unsupported, kErrPtracer,
-                   format("process %d is tracing process %d (--ptracer-skip leaves it out of the checkpoint)", pid, tracees[0]));
-    }
-    return true;
-  };
   // Freeze what the scope holds; a member not yet frozen may fork, so scan again until
   // a scan finds nothing new.
   for (int round = 0;; ++round) {
     bool found = false;
-    for (const ProcInfo& p : members(scope, id)) {
-      if (seen.count(p.pid) || p.pid == getpid()) continue;  // cr_checkpoint leaves itself out
+    std::vector<ProcInfo> now;
+    for (const ScopeSpec& s : spec.scopes)
+      for (ProcInfo& p : members(s.scope, s.id)) now.push_back(p);
+    for (const ProcInfo& p : now) {
+      if (seen.count(p.pid) || p.pid == getpid() || spec.exclude.count(p.pid)) continue;  // cr_checkpoint leaves itself out
       found = true;
       seen[p.pid] = p;
+      if (spec.admit) CR_TRY(spec.admit(p.pid));
       if (p.state == 'Z') continue;  // a zombie: saved with its exit status
-      if (!CR_TRY(trace_check(p.pid))) {
+      if (!CR_TRY(trace_check(p.pid, spec.policy))) {
         skipped.insert(p.pid);
         continue;
       }

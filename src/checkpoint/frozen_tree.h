@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -32,9 +33,32 @@ struct Zombie {
   int wait_status;  // as waitpid() would report it
 };
 
+// One scope of a checkpoint: the request's own, or one added by cr_forward_checkpoint().
+struct ScopeSpec {
+  Scope scope;
+  pid_t id;
+};
+
+struct FreezeSpec {
+  std::vector<ScopeSpec> scopes;  // the union is frozen; scopes[0] names it in messages
+  TracePolicy policy;
+  std::set<pid_t> exclude;        // left out (processes that OMITted themselves)
+  // Called for each member before it is frozen (busy locks for processes that appeared
+  // since the request was checked); an error fails the freeze.
+  std::function<Result<void>(pid_t)> admit;
+};
+
+// The members of a scope as it is now (cr_checkpoint itself left out), zombies included.
+std::vector<pid_t> scope_members(Scope scope, pid_t id);
+// Whether a process can be frozen under the ptrace policy: false = leave it out (skip),
+// an error (exit 56/57) otherwise.
+Result<bool> trace_check(pid_t pid, TracePolicy policy);
+const char* scope_name(Scope s);
+
 class FrozenTree {
  public:
   static Result<FrozenTree> freeze(Scope scope, pid_t id, TracePolicy policy = {});
+  static Result<FrozenTree> freeze(const FreezeSpec& spec);
 
   // Live processes: each parent before its children; top-level processes (parent not
   // in the scope) by start time, so processes()[0] is the eldest.

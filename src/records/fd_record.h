@@ -23,6 +23,10 @@ enum class FdKind : uint8_t {
   Skipped = 13,    // unsupported, left out on request (--skip-unsupported): closed at restart
   UnixSocket = 12, // params: [type, state, inode, peer inode, backlog]; path = bound name
                    // ('\0' first for the abstract namespace); queued data in SocketData
+  LibcrChannel = 14,  // libcr's channel to the dumper (docs/libcr.md): at restart, one end of a
+                      // new SOCK_SEQPACKET pair whose other end holds the restart's Result
+  LibcrHandle = 15,   // a checkpoint request of libcr still in flight: at restart, a pipe
+                      // holding one kFinished message with CR_ERESTARTED
 };
 
 struct EpollTargetRecord {

@@ -17,8 +17,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "base/fd.h"
+#include "libcr/protocol.h"
 #include "restore/restore_context.h"
 #include "sys/io.h"
 
@@ -87,7 +89,50 @@ Result<Fd> open_inherited(const FdRecord& rec, const RestoreOptions& options) {
                           "put in its place", rec.fd, rec.path.c_str(), rec.fd), EBADF);
 }
 
+// libcr's channel: a new SOCK_SEQPACKET pair; the process gets one end at its channel's
+// number, and the restart's Result (our pid, the image's path) waits in it, so that the
+// handler blocked in recv() on the channel returns into a restarted cr_checkpoint().
+Result<Fd> make_libcr_channel(const FdRecord& rec, const RestoreOptions& options, LibcrChannels& channels, pid_t pid) {
+  namespace proto = libcr_proto;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::os(format("fd %d: socketpair for libcr", rec.fd));
+  Fd theirs(sv[0]), ours_end(sv[1]);
+  auto msg = std::make_unique<proto::Result>();
+  memset(msg.get(), 0, sizeof *msg);
+  msg->magic = proto::kMagic;
+  msg->type = proto::kResult;
+  msg->value = getpid();
+  strncpy(msg->src, restart_source(options).c_str(), sizeof msg->src - 1);
+  if (::send(ours_end.get(), msg.get(), sizeof *msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof *msg))
+    return Error::os(format("fd %d: writing the restart's result for libcr", rec.fd));
+  if (rec.flags & O_NONBLOCK) fcntl(theirs.get(), F_SETFL, O_NONBLOCK);
+  channels[pid] = std::move(ours_end);
+  return theirs;
+}
+
+// A checkpoint request that was in flight: its handle reports CR_ERESTARTED at once.
+Result<Fd> make_libcr_handle(const FdRecord& rec) {
+  namespace proto = libcr_proto;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return Error::os(format("fd %d: pipe for a libcr request handle", rec.fd));
+  Fd read_end(p[0]), write_end(p[1]);
+  proto::HandleMsg msg{proto::kMagic, proto::kFinished, proto::kERestarted, 0};
+  CR_TRY(write_all(write_end.get(), &msg, sizeof msg), "fd %d: filling a libcr request handle", rec.fd);
+  if (rec.flags & O_NONBLOCK) fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+  return read_end;
+}
+
 }  // namespace
+
+std::string restart_source(const RestoreOptions& options) {
+  if (!options.source_path.empty()) return options.source_path;
+  struct stat st {};
+  if (options.in_fd < 0 || fstat(options.in_fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+    return "";
+  auto path = read_link(format("/proc/self/fd/%d", options.in_fd));
+  if (!path || path->empty() || (*path)[0] != '/') return "";  // an unnamed pipe
+  return *path;
+}
 
 Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images) {
   PipeSet pipes;
@@ -315,7 +360,7 @@ Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images) {
 }
 
 Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
-                                            PipeSet& pipes, SocketSet& sockets) {
+                                            PipeSet& pipes, SocketSet& sockets, LibcrChannels& channels) {
   std::vector<PreparedFd> out;
   auto fail = [&](Error e) -> Result<std::vector<PreparedFd>> {
     close_prepared(out);
@@ -380,6 +425,12 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
       case FdKind::TimerFd:
       case FdKind::Epoll:
         f = make_anon_file(rec);
+        break;
+      case FdKind::LibcrChannel:
+        f = make_libcr_channel(rec, options, channels, image.process.pid);
+        break;
+      case FdKind::LibcrHandle:
+        f = make_libcr_handle(rec);
         break;
     }
     if (!f) return fail(f.error());

@@ -61,8 +61,13 @@ Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images);
 // refilled with what was queued, listeners bound and listening, datagram sockets bound.
 using SocketSet = std::map<uint64_t, Fd>;
 Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images);
+// libcr's channels (FdKind::LibcrChannel, docs/libcr.md "Restart"): our end of each
+// restored process's new channel, by saved pid, with the restart's Result already in it.
+using LibcrChannels = std::map<pid_t, Fd>;
 Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
-                                            PipeSet& pipes, SocketSet& sockets);
+                                            PipeSet& pipes, SocketSet& sockets, LibcrChannels& channels);
+// cr_restart_info.src: the image's canonical path when it is read from a file, "" otherwise.
+std::string restart_source(const RestoreOptions& options);
 void close_prepared(std::vector<PreparedFd>& fds);
 
 // stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its

@@ -26,14 +26,19 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <time.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <cstring>
 
 #include "base/fd.h"
 #include "base/scope_exit.h"
+#include "checkpoint/busy_lock.h"
+#include "libcr/protocol.h"
 #include "sys/io.h"
 #include "records/process_tree_record.h"
 #include "restore/restore_context.h"
@@ -51,7 +56,7 @@ Result<ObjectDataHeader> object_data_header(const Section& s) {
 
 Result<ProcessImage> read_process_sections(ImageReader& reader) {
   ProcessImage image;
-  bool have[8] = {};
+  bool have[16] = {};
   for (;;) {
     Section s = CR_TRY(reader.next_section());
     switch (s.type) {
@@ -329,7 +334,8 @@ Result<void> make_zombie(ZombieStub& z) {
 }
 
 Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEntryRecord>& zombies,
-                         std::vector<ZombieStub>& zombie_stubs, const RestoreOptions& options, ImageReader& reader, Fd& spool) {
+                         std::vector<ZombieStub>& zombie_stubs, const RestoreOptions& options, ImageReader& reader, Fd& spool,
+                         LibcrChannels& channels, BusyLocks& locks) {
   const int sock_at = socket_number(procs);
   int sv[2] = {-1, -1};
   if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::os("socketpair");
@@ -341,7 +347,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
   SocketSet sockets = CR_TRY(make_sockets(images));
   PreparedMap prepared;
   for (auto& p : procs) {
-    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes, sockets), "process %d", p.image.process.pid);
+    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes, sockets, channels), "process %d", p.image.process.pid);
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
@@ -382,6 +388,8 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
       CR_TRY(setup_child_basics(*p.session, p.image, relocate_path(rec.cwd, options.relocations)), "process %d", rec.pid);
       CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
     }
+    // Part of this restart until it is done: a checkpoint of it fails with EBUSY.
+    CR_TRY(locks.take(p.stub->tid()), "process %d", rec.pid);
     // Before its children exist, so that they inherit the session and group.
     renamed[rec.pid] = p.stub->tid();
     CR_TRY(restore_session_and_group(*p.session, rec, options, renamed), "process %d", rec.pid);
@@ -443,6 +451,49 @@ Result<void> release_area_and_set_cpu(Restoring& p) {
   return {};
 }
 
+// How long restarted processes with libcr get for their restart callbacks (Done).
+constexpr int kLibcrDoneTimeoutMs = 5000;
+
+// Waits for Done on each channel (a process that exits or closes its channel counts as
+// done); warns about those that do not answer in time.
+void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now, int timeout_ms) {
+  namespace proto = libcr_proto;
+  timespec start{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  auto elapsed_ms = [&] {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - start.tv_sec) * 1000 + (t.tv_nsec - start.tv_nsec) / 1000000;
+  };
+  while (!channels.empty()) {
+    long left = timeout_ms - elapsed_ms();
+    if (left <= 0) {
+      for (auto& [saved, fd] : channels)
+        fprintf(stderr, "cr_restart: warning: process %d did not finish its restart callbacks within %d s (no Done); going on\n",
+                now.count(saved) ? now.at(saved) : saved, timeout_ms / 1000);
+      channels.clear();
+      return;
+    }
+    std::vector<pollfd> fds;
+    std::vector<pid_t> who;
+    for (auto& [saved, fd] : channels) {
+      fds.push_back({fd.get(), POLLIN, 0});
+      who.push_back(saved);
+    }
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::min<long>(left, 100)));
+    if (n < 0 && errno != EINTR) return;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      uint8_t buf[8192];
+      ssize_t got = recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      proto::Done d{};
+      if (got >= static_cast<ssize_t>(sizeof d)) memcpy(&d, buf, sizeof d);
+      if (got <= 0 || (d.magic == proto::kMagic && d.type == proto::kDone)) channels.erase(who[i]);
+    }
+  }
+}
+
 }  // namespace
 
 Result<pid_t> restore_process(const RestoreOptions& options) {
@@ -468,7 +519,9 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
 
   Fd spool;
   std::vector<ZombieStub> zombie_stubs;
-  CR_TRY(build_stubs(procs, zombies, zombie_stubs, options, reader, spool));
+  LibcrChannels channels;
+  BusyLocks locks;
+  CR_TRY(build_stubs(procs, zombies, zombie_stubs, options, reader, spool, channels, locks));
   std::map<pid_t, std::pair<StubSession*, const ProcessImage*>> targets;
   for (auto& p : procs) targets[p.image.process.pid] = {p.session.get(), &p.image};
   CR_TRY(fill_memory(targets, reader, options));
@@ -481,12 +534,28 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   // yet if this fails), then the live processes, children first, so that a parent that
   // runs on finds them running.
   for (ZombieStub& z : zombie_stubs) CR_TRY(make_zombie(z), "zombie %d", z.stub.tid());
+  // A process with libcr gets its stop or signal only once its restart callbacks are
+  // done (below).
   for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
     pid_t pid = it->stub->tid();
-    if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
-    if (options.after_signal) ::kill(pid, options.after_signal);
+    if (!channels.count(it->image.process.pid)) {
+      if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
+      if (options.after_signal) ::kill(pid, options.after_signal);
+    }
     for (Tracee& t : it->threads) CR_TRY(t.detach());
     CR_TRY(it->stub->detach());
+  }
+  if (!channels.empty()) {
+    std::map<pid_t, pid_t> now;  // saved pid -> pid
+    for (auto& p : procs) now[p.image.process.pid] = p.stub->tid();
+    std::set<pid_t> cooperating;
+    for (auto& [saved, fd] : channels) cooperating.insert(saved);
+    wait_libcr_done(channels, now, kLibcrDoneTimeoutMs);
+    for (auto& p : procs) {
+      if (!cooperating.count(p.image.process.pid)) continue;
+      if (options.after_signal) ::kill(p.stub->tid(), options.after_signal);
+      else if (p.image.process.was_stopped) ::kill(p.stub->tid(), SIGSTOP);
+    }
   }
   return procs[0].stub->tid();
 }

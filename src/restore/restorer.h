@@ -20,7 +20,12 @@ struct RestoreOptions {
   bool restore_pgid = false;  // BLCR's defaults: join cr_restart's process group and session
   bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;  // OLD -> NEW prefixes
-  int after_signal = 0;       // sent once the process runs (0 = none)
+  // Sent once the process runs (0 = none); to a process with libcr only after it
+  // answered Done (its restart callbacks finished), as BLCR's restart did.
+  int after_signal = 0;
+  // cr_restart_info.src for libcr: the image's canonical path. Empty: taken from in_fd
+  // when that is a named file, "" for a pipe.
+  std::string source_path;
   // The descriptors cr_restart was started with (not the image's): the only ones that
   // may stand in for a terminal, pipe or socket that led outside the image.
   std::vector<int> inherited_fds;
