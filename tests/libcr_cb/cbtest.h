@@ -85,14 +85,17 @@ static inline long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts the driver against this process with the blank-separated extra arguments;
+/* The process the driver signals (0: this one). */
+static pid_t cb_driver_target;
+
+/* Starts the driver against this process (or cb_driver_target) with the blank-separated extra arguments;
  * its stdout goes to *out_fd when out_fd is not NULL. Returns its pid. */
 static inline pid_t spawn_driver(const char *args, int *out_fd) {
   static char copy[1024];
   char *argv[64];
   int argc = 0;
   char pidbuf[32];
-  snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)(cb_driver_target ? cb_driver_target : getpid()));
   argv[argc++] = (char *)CB_DRIVER;
   argv[argc++] = (char *)"--pid";
   argv[argc++] = pidbuf;
@@ -131,7 +134,7 @@ static inline int run_driver(const char *args) { return wait_driver(spawn_driver
 
 /* Runs the driver and collects its stdout into out (NUL-terminated). */
 static inline int run_driver_output(const char *args, char *out, size_t size) {
-  int fd;
+  int fd = -1;
   pid_t pid = spawn_driver(args, &fd);
   size_t got = 0;
   for (;;) {
