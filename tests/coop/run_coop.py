@@ -258,7 +258,7 @@ def case_temp(r):
               f"{decision}: an image or temporary file was left: {os.listdir(r.dir)}")
         code = CR_ETEMPFAIL if decision == "temp" else 300
         check(r.result_of(p.pid) == -code, f"{decision}: process saw {r.result_of(p.pid)}, expected {-code}")
-        check(r.log_lines("done", p.pid), f"{decision}: no Done after the Result")
+        r.wait_log(f"done {p.pid}", 5)  # Done is logged just after it is sent
         check(r.wait_exit(p) == 5, f"{decision}: the process did not run on to its end")
         check(read(out) == steps(20), f"{decision}: output differs from an uninterrupted run")
 
@@ -347,7 +347,8 @@ def roundtrip(r, user):
     rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid], user=user)
     check(rc == 0, f"cr_checkpoint exit {rc}")
     check(r.wait_exit(p, 5) == -signal.SIGKILL, "not killed by --kill")
-    check(r.result_of(p.pid) == 0 and r.log_lines("done", p.pid), "no Result 0 / Done at checkpoint time")
+    check(r.result_of(p.pid) == 0, "no Result 0 at checkpoint time")
+    r.wait_log(f"done {p.pid}", 5)
     hello = r.log_lines("hello", p.pid)
     check(hello and "scope=3" in hello[0] and f"target={p.pid}" in hello[0] and "signal=9" in hello[0] and
           f"dest={img}" in hello[0], f"Request as seen by the process: {hello}")
@@ -405,7 +406,8 @@ def case_stopped(r):
     r.wait_for("the stop", lambda: state_of(p.pid) == "T", 5)
     rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img"), p.pid])
     check(rc == 0, f"cr_checkpoint exit {rc}")
-    check(r.result_of(p.pid) == 0 and r.log_lines("done", p.pid), "the stopped process did not run its callbacks")
+    check(r.result_of(p.pid) == 0, "the stopped process did not run its callbacks")
+    r.wait_log(f"done {p.pid}", 5)
     r.wait_for("the process stopped again", lambda: state_of(p.pid) == "T", 5)
     time.sleep(0.3)
     check(state_of(p.pid) == "T", "the process did not stay stopped")
