@@ -1,0 +1,156 @@
+/* The request API around a real server (cr_checkpoint next to libcr):
+   - a request for a process that does not exist fails with ESRCH at once, or, with
+     CR_CHKPT_ASYNC_ERR, at poll time (CR_POLL_CHKPT_ERR_POST) with the server's log
+     available through cr_log_checkpoint / cr_poll_checkpoint_msg;
+   - a self-checkpoint whose signal-context callback asks for another checkpoint of its
+     own process gets EBUSY there, and the outer request completes (poll returns 1);
+   - the deprecated cr_request_file() / cr_request_fd() write an image and return.
+   Run as root and as uid 65534, in a scratch directory it removes. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <libcr.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static char scratch[256];
+
+static void cleanup(void) {
+  if (scratch[0]) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0) fprintf(stderr, "request_self: could not remove %s\n", scratch);
+  }
+}
+
+static pid_t gone_pid(void) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, NULL, 0);
+  return pid;
+}
+
+static int poll_to_end(cr_checkpoint_handle_t *h, char **msg) {
+  int rc;
+  do rc = cr_poll_checkpoint_msg(h, NULL, msg);
+  while (rc == CR_POLL_CHKPT_ERR_PRE && errno == EINTR);
+  return rc;
+}
+
+static void check_missing_target(int null_fd) {
+  cr_checkpoint_args_t args;
+  cr_initialize_checkpoint_args_t(&args);
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_target = gone_pid();
+  args.cr_fd = null_fd;
+  cr_checkpoint_handle_t h = 77;
+  CHECK_FAILS(cr_request_checkpoint(&args, &h), -1, ESRCH);
+  CHECK_EQ_INT(h, (cr_checkpoint_handle_t)-1);
+  args.cr_scope = CR_SCOPE_TREE;
+  CHECK_FAILS(cr_request_checkpoint(&args, &h), -1, ESRCH);
+
+  /* Deferred: the request is accepted, the error comes with the result. */
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_flags = CR_CHKPT_ASYNC_ERR;
+  CHECK_EQ_INT(cr_request_checkpoint(&args, &h), 0);
+  CHECK((long)h >= 0);
+  struct timeval tv = {30, 0};
+  CHECK_EQ_INT(cr_wait_checkpoint(&h, &tv), 1);
+  int len = cr_log_checkpoint(&h, 0, NULL);
+  CHECK(len > 1); /* the server says what went wrong */
+  if (len > 1) {
+    char *full = malloc(len);
+    CHECK_EQ_INT(cr_log_checkpoint(&h, len, full), len);
+    CHECK_EQ_INT(strlen(full), len - 1);
+    char small[5] = "xxxx";
+    CHECK_EQ_INT(cr_log_checkpoint(&h, sizeof small, small), len); /* truncated, NUL-ended */
+    CHECK_EQ_INT(strlen(small), len - 1 < 4 ? len - 1 : 4);
+    CHECK(strncmp(small, full, strlen(small)) == 0);
+    char *again = NULL;
+    CHECK_EQ_INT(poll_to_end(&h, &again), CR_POLL_CHKPT_ERR_POST);
+    CHECK_EQ_INT(errno, ESRCH);
+    CHECK(again != NULL && strcmp(again, full) == 0);
+    free(again);
+    free(full);
+  } else {
+    CHECK_EQ_INT(poll_to_end(&h, NULL), CR_POLL_CHKPT_ERR_POST);
+  }
+  CHECK_EQ_INT(h, (cr_checkpoint_handle_t)-1);
+}
+
+static int null_fd_for_callback;
+static volatile int inner_rc = 12345, inner_errno, callback_ran;
+
+static int callback(void *arg) {
+  (void)arg;
+  cr_checkpoint_args_t args;
+  cr_initialize_checkpoint_args_t(&args);
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_fd = null_fd_for_callback;
+  cr_checkpoint_handle_t h;
+  inner_rc = cr_request_checkpoint(&args, &h);
+  inner_errno = errno;
+  callback_ran = 1;
+  cr_checkpoint(CR_CHECKPOINT_READY);
+  return 0;
+}
+
+static void check_request_from_callback(int null_fd) {
+  null_fd_for_callback = null_fd;
+  CHECK(cr_init() >= 0);
+  CHECK(cr_register_callback(callback, NULL, CR_SIGNAL_CONTEXT) >= 0);
+  cr_checkpoint_args_t args;
+  cr_initialize_checkpoint_args_t(&args);
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_fd = null_fd;
+  cr_checkpoint_handle_t h;
+  CHECK_EQ_INT(cr_request_checkpoint(&args, &h), 0);
+  CHECK_EQ_INT(poll_to_end(&h, NULL), 1);
+  CHECK_EQ_INT(callback_ran, 1);
+  CHECK_EQ_INT(inner_rc, -1);
+  CHECK_EQ_INT(inner_errno, EBUSY);
+}
+
+static off_t size_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void check_deprecated(void) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  char path[512];
+  snprintf(path, sizeof path, "%s/old.ctx", scratch);
+  cr_request_file(path);
+  CHECK(size_of(path) > 0);
+  snprintf(path, sizeof path, "%s/fd.ctx", scratch);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  CHECK(fd >= 0);
+  cr_request_fd(fd);
+  CHECK(size_of(path) > 0);
+  /* A second request reaps the first one before it starts. */
+  off_t first = size_of(path);
+  cr_request_fd(fd);
+  CHECK(size_of(path) > first);
+  close(fd);
+#pragma GCC diagnostic pop
+}
+
+int main(void) {
+  snprintf(scratch, sizeof scratch, "/tmp/crest-request-self-XXXXXX");
+  if (!mkdtemp(scratch)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  atexit(cleanup);
+  int null_fd = open("/dev/null", O_WRONLY);
+  check_missing_target(null_fd);
+  check_request_from_callback(null_fd);
+  check_deprecated();
+  close(null_fd);
+  return check_done("request_self.c");
+}
