@@ -27,7 +27,14 @@ struct DumpContext {
 };
 
 // memory_dump.cc
-Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps);
+// File mappings whose contents go into the image instead of being mapped from the file
+// at restart (BLCR's CR_CHKPT_DUMP_EXEC / _PRIVATE / _SHARED; cr_checkpoint --save-*).
+struct SaveContents {
+  bool exe = false;            // private mappings of the process's executable
+  bool private_files = false;  // every private file mapping (executable, libraries, data files)
+  bool shared_files = false;   // shared file mappings
+};
+Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps, const SaveContents& save = {});
 // object_id -> offset ranges of shared memory objects already saved
 using SharedObjectsSaved = std::map<uint64_t, std::vector<std::pair<uint64_t, uint64_t>>>;
 Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved);

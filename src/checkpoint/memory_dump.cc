@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,7 +38,14 @@ bool ends_with(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-Result<VmaRecord> classify(const MapsEntry& m) {
+// An id for a saved shared file mapping: the same for every area and process mapping the
+// file, and apart from the inode numbers of shared anonymous memory (top bit set).
+uint64_t saved_file_object_id(const MapsEntry& m) {
+  uint64_t dev = (static_cast<uint64_t>(m.dev_major) << 20) | m.dev_minor;
+  return (1ull << 63) | ((dev << 40) ^ m.inode);
+}
+
+Result<VmaRecord> classify(const MapsEntry& m, const std::string& exe, const SaveContents& save) {
   VmaRecord v;
   v.start = m.start;
   v.end = m.end;
@@ -69,6 +77,14 @@ Result<VmaRecord> classify(const MapsEntry& m) {
     } else {
       v.kind = m.shared ? VmaKind::FileShared : VmaKind::FilePrivate;
       v.path = p;
+      // Saved by content (--save-*): every page goes into the image and the restore
+      // never opens the file, so it may be deleted or changed meanwhile.
+      bool save_this = m.shared ? save.shared_files : (save.private_files || (save.exe && p == exe));
+      if (save_this) {
+        v.advice |= kAdviceSavedFile;
+        v.kind = m.shared ? VmaKind::SharedAnon : VmaKind::DeletedPrivate;
+        if (m.shared) v.object_id = saved_file_object_id(m);
+      }
     }
   } else {
     return Error::unsupported(format("area %llx-%llx (%s) is of a kind crest does not handle",
@@ -81,7 +97,16 @@ Result<VmaRecord> classify(const MapsEntry& m) {
 Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, const VmaRecord& v) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::DeletedPrivate || v.kind == VmaKind::SysvShm) {
-    out.emplace_back(v.start, v.end);
+    uint64_t end = v.end;
+    struct stat st {};
+    if ((v.advice & kAdviceSavedFile) && ::stat(v.path.c_str(), &st) == 0) {
+      // Whole pages past the end of the file cannot be read (they would raise SIGBUS):
+      // they are left out and come back as zeros.
+      uint64_t page = sysconf(_SC_PAGESIZE);
+      uint64_t in_file = static_cast<uint64_t>(st.st_size) > v.file_offset ? st.st_size - v.file_offset : 0;
+      end = std::min(end, v.start + (in_file + page - 1) / page * page);
+    }
+    if (end > v.start) out.emplace_back(v.start, end);
     return out;
   }
   if (v.kind != VmaKind::Anonymous && v.kind != VmaKind::FilePrivate) return out;
@@ -130,11 +155,13 @@ Result<SysvShmRecord> read_sysv_shm(int shmid) {
   return Error::unsupported(format("System V shared memory segment %d is not in /proc/sysvipc/shm", shmid));
 }
 
-Result<MemoryMapRecord> collect_memory_map(pid_t, const std::vector<MapsEntry>& maps) {
+Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps, const SaveContents& save) {
   MemoryMapRecord rec;
+  std::string exe;
+  if (save.exe) exe = CR_TRY(read_link(format("/proc/%d/exe", pid)));
   for (const MapsEntry& m : maps) {
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, the same in every process
-    rec.vmas.push_back(CR_TRY(classify(m)));
+    rec.vmas.push_back(CR_TRY(classify(m, exe, save)));
     const VmaRecord& v = rec.vmas.back();
     if (v.kind == VmaKind::SysvShm &&
         std::none_of(rec.sysv_shm.begin(), rec.sysv_shm.end(), [&](const SysvShmRecord& r) { return r.shmid == (int)v.object_id; }))

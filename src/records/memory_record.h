@@ -25,6 +25,10 @@ enum VmaAdvice : uint32_t {
   kAdviceDontDump = 1u << 3,
   kAdviceNoReserve = 1u << 4,
   kAdviceMayWrite = 1u << 5,
+  // The area was a mapping of the file `path`, saved by content (cr_checkpoint --save-*):
+  // kind DeletedPrivate (private) or SharedAnon (shared), restored from the image's
+  // pages without opening the file.
+  kAdviceSavedFile = 1u << 6,
 };
 
 struct VmaRecord {
