@@ -27,9 +27,11 @@
 #include <limits.h>
 #include <stddef.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +96,30 @@ void wait_event(Pred pred) {
   }
 }
 
+// True when the dumper has already answered (a Result, typically -ETIMEDOUT after its
+// time limit) or gone away, before this process sent Ready. A ForwardReply waiting for
+// another thread's cr_forward_checkpoint() does not count (it is only peeked at).
+bool answered_early() {
+  struct pollfd p = {g.channel, POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return false;
+  uint32_t head[2] = {0, 0};
+  ssize_t n = recv(g.channel, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;                   // the dumper is gone
+  if (n < 0) return errno != EAGAIN && errno != EINTR;
+  return head[1] != proto::kForwardReply;
+}
+
+// As wait_event, for the handling thread: false if the dumper answered early.
+template <typename Pred>
+bool wait_or_answer(Pred pred) {
+  for (;;) {
+    int seen = __atomic_load_n(&g.event, __ATOMIC_SEQ_CST);
+    if (pred()) return true;
+    if (answered_early()) return false;
+    futex_wait(&g.event, seen, 100);
+  }
+}
+
 int rank(uint32_t flags) {
   if (flags & CR_CHECKPOINT_PERM_FAILURE) return 3;
   if (flags & CR_CHECKPOINT_TEMP_FAILURE) return 2;
@@ -136,18 +162,34 @@ void send_phase2_signals(ThreadState* self, int round) {
   g.threads_lock.unlock();
 }
 
-// The handling thread at the barrier: everyone arrived -> Ready -> Result.
-int conclude(int round) {
-  wait_event([&] { return all_participants(round, &ThreadState::arrived_round); });
-  proto::Ready ready;
-  memset(&ready, 0, sizeof ready);
-  ready.magic = proto::kMagic;
-  ready.type = proto::kReady;
-  ready.decision = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE);
-  int n = handles_in_flight(ready.handles, proto::kMaxHandles);
-  ready.handle_count = n > 0 ? static_cast<uint32_t>(n) : 0;
+// Threads signalled in `round` that have not arrived are no longer waited for (the
+// dumper answered without their Ready); they get the same value when they arrive.
+void abandon_late_participants(int round) {
+  g.threads_lock.lock();
+  for (ThreadState* s = g.threads; s; s = s->next) {
+    if (load(&s->signaled_round) == round && load(&s->arrived_round) != round) store(&s->signaled_round, 0);
+  }
+  g.threads_lock.unlock();
+}
+
+// The handling thread at the barrier: everyone arrived -> Ready -> Result. With
+// send_ready false the dumper has answered already; only its Result is read.
+int conclude(int round, bool send_ready = true) {
+  if (send_ready && !wait_or_answer([&] { return all_participants(round, &ThreadState::arrived_round); }))
+    send_ready = false;
   int value = -EIO;
-  if (channel_send(g.channel, &ready, sizeof ready)) {
+  bool ok = true;
+  if (send_ready) {
+    proto::Ready ready;
+    memset(&ready, 0, sizeof ready);
+    ready.magic = proto::kMagic;
+    ready.type = proto::kReady;
+    ready.decision = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE);
+    int n = handles_in_flight(ready.handles, proto::kMaxHandles);
+    ready.handle_count = n > 0 ? static_cast<uint32_t>(n) : 0;
+    ok = channel_send(g.channel, &ready, sizeof ready);
+  }
+  if (ok) {
     // Blocks until the dumper has written the image (or decided otherwise). A restarted
     // process resumes inside this recv() with the restorer's Result.
     int got = channel_recv(g.channel, &g.result, sizeof g.result);
@@ -157,6 +199,7 @@ int conclude(int round) {
       g.result.src[proto::kPathMax - 1] = '\0';
     }
   }
+  abandon_late_participants(round);
   g.result_value = value;
   if (value > 0) {
     g.restart_info.requester = value;
@@ -417,13 +460,14 @@ void coordinate(ThreadState* self) {
   // Phase 1: the thread-context callbacks.
   ThreadState* cbt = __atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE);
   bool phase1 = cbt && g.thread_callbacks.count() > 0;
+  bool early = false;
   if (phase1) {
     __atomic_store_n(&g.phase1_round, round, __ATOMIC_SEQ_CST);
     futex_wake_all(&g.phase1_round);
-    wait_event([&] { return load(&cbt->arrived_round) == round; });
+    early = !wait_or_answer([&] { return load(&cbt->arrived_round) == round; });
   }
   // Phase 2: the signal-context callbacks of every cr_init() thread.
-  bool go_on = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0;
+  bool go_on = !early && __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0;
   if (go_on) send_phase2_signals(self, round);
   int value;
   HookKind kind;
@@ -432,14 +476,16 @@ void coordinate(ThreadState* self) {
     value = run_callbacks(self, &self->signal_callbacks);  // concludes at the innermost level
     kind = kHookSignal;
   } else {
-    value = conclude(round);
+    value = conclude(round, !early);
     if (self) self->value = value;
     kind = kHookNone;
   }
   run_hook(value, kind);
-  // Wait for every other thread's after-code and hooks, then release the held ones.
+  // Wait for every other thread's after-code and hooks (those that took part), then
+  // release the held ones.
+  bool wait_callback_thread = phase1 && load(&cbt->arrived_round) == round;
   wait_event([&] {
-    if (phase1 && load(&cbt->done_round) != round) return false;
+    if (wait_callback_thread && load(&cbt->done_round) != round) return false;
     return all_participants(round, &ThreadState::done_round);
   });
   __atomic_store_n(&g.release_round, round, __ATOMIC_SEQ_CST);

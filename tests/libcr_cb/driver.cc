@@ -7,6 +7,7 @@
 //                   [--requester R] [--target T] [--scope S] [--signal N]
 //                   [--expect-lib K] [--expect-decision D] [--forward-err E]
 //                   [--delay-ms N] [--timeout-ms N] [--expect-no-connect]
+//                   [--early-ms N]  (no Ready within N ms: send the Result anyway)
 //
 // Prints what it saw on stdout ("hello lib=0", "forward scope=0 target=5",
 // "ready decision=0x1 handles=0", "done"). Exit status: 0 all as expected, 2 usage,
@@ -57,7 +58,7 @@ int recv_packet(int fd, void* buf, size_t len) {
 
 int main(int argc, char** argv) {
   pid_t pid = 0, tid = 0;
-  int value = 0, scope = 0, sig = 0, forward_err = 0, delay_ms = 0;
+  int value = 0, scope = 0, sig = 0, forward_err = 0, delay_ms = 0, early_ms = -1;
   int requester = getpid(), target = 0;
   long expect_lib = -1, expect_decision = -1;
   bool expect_no_connect = false;
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(a, "--forward-err")) { num(&n); forward_err = static_cast<int>(n); }
     else if (!strcmp(a, "--delay-ms")) { num(&n); delay_ms = static_cast<int>(n); }
     else if (!strcmp(a, "--timeout-ms")) { num(&n); timeout_ms = static_cast<int>(n); }
+    else if (!strcmp(a, "--early-ms")) { num(&n); early_ms = static_cast<int>(n); }
     else if (!strcmp(a, "--expect-lib")) num(&expect_lib);
     else if (!strcmp(a, "--expect-decision")) num(&expect_decision);
     else if (!strcmp(a, "--expect-no-connect")) expect_no_connect = true;
@@ -146,7 +148,17 @@ int main(int argc, char** argv) {
     proto::Forward forward;
     char raw[sizeof(proto::Ready) + 64];
   } in;
+  bool early = false;
   for (;;) {
+    if (early_ms >= 0) {
+      // Like the dumper at its time limit: answer without waiting for Ready.
+      struct pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, early_ms) == 0) {
+        early = true;
+        printf("early result\n");
+        break;
+      }
+    }
     int got = recv_packet(fd, &in, sizeof in);
     if (got < 8) fail(3, "no Ready");
     if (in.ready.type == proto::kForward) {
@@ -158,10 +170,12 @@ int main(int argc, char** argv) {
     if (in.ready.type != proto::kReady || got != sizeof(proto::Ready)) fail(3, "bad Ready");
     break;
   }
-  printf("ready decision=%#x handles=%u\n", in.ready.decision, in.ready.handle_count);
-  fflush(stdout);
-  if (expect_decision >= 0 && in.ready.decision != static_cast<uint32_t>(expect_decision))
-    fail(4, "unexpected decision");
+  if (!early) {
+    printf("ready decision=%#x handles=%u\n", in.ready.decision, in.ready.handle_count);
+    fflush(stdout);
+    if (expect_decision >= 0 && in.ready.decision != static_cast<uint32_t>(expect_decision))
+      fail(4, "unexpected decision");
+  }
   if (delay_ms) usleep(static_cast<useconds_t>(delay_ms) * 1000);
 
   static proto::Result result = {};
