@@ -120,7 +120,8 @@ void usage(FILE* out) {
           "  --skip-unsupported    leave out descriptors crest cannot restore (a TCP socket, say)\n"
           "                        instead of failing; they are closed in the restarted process\n"
           "  --require-libcr       fail (exit 52) if a process of the scope has no libcr (crest's)\n"
-          "  --prohibit-self       fail (EDEADLK) if cr_checkpoint's parent is in the scope (crest's)\n"
+          "  --prohibit-self       fail (EDEADLK) if the requesting process is in the scope (crest's;\n"
+          "                        for libcr requests: cr_checkpoint itself is never checkpointed)\n"
           "  -v, --verbose         more messages on stderr\n"
           "  -q, --quiet           no messages on stderr\n"
           "  -h, -?, --help        this help\n"
@@ -535,6 +536,11 @@ int main(int argc, char** argv) {
     return serve(o);
   }
   if (early >= 0) return early;
+  if (o.quiet && !(o.dest == Dest::Fd && o.fd == 2)) {
+    // --quiet: nothing at all on stderr, the engine's own warnings included.
+    Fd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
+    if (null.valid()) dup2(null.get(), 2);
+  }
   CheckpointLog log;
   auto result = run(o, log);
   print_log(o, log, !result || *result != 0);

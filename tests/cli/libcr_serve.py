@@ -108,6 +108,19 @@ def body(t):
     if len(msgs) == 2:
         t.check(msgs[0][1] == errno.EINVAL, f"bad fd: kAccepted should carry EINVAL: {msgs}")
 
+    t.section("--prohibit-self with the requester in the scope: EDEADLK in kAccepted")
+    s = t.spin_print(name="self")
+    r_h, w_h = os.pipe()
+    r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", f"--libcr-requester={s.pid}", f"--libcr-target={s.pid}",
+               "--pid", "--prohibit-self", "-F", "1", "--nosync", s.pid], pass_fds=(w_h,))
+    os.close(w_h)
+    msgs = parse_messages(t, read_all(r_h), "prohibit-self")
+    os.close(r_h)
+    t.check(msgs and msgs[0][:2] == (ACCEPTED, errno.EDEADLK), f"prohibit-self: kAccepted with EDEADLK expected: {msgs}")
+    t.check(r.err == "", f"prohibit-self: serving mode printed on stderr: {r.err!r}")
+    t.check_running(s, "after a refused --prohibit-self request")
+    t.kill_subject(s)
+
     t.section("a usage error is reported on the handle too")
     r_h, w_h = os.pipe()
     r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", "--libcr-requester=1", "-F", "1", "--nosync"],
