@@ -42,9 +42,16 @@ std::vector<ProcInfo> members(Scope scope, pid_t id) {
     if (info) out.push_back(*info);
   };
   switch (scope) {
-    case Scope::Process:
-      add(id);
+    case Scope::Process: {
+      // BLCR: a process may be named by any of its threads' ids.
+      pid_t tgid = id;
+      if (auto st = read_status(id)) {
+        pid_t t = static_cast<pid_t>(std::strtol(st->get("Tgid").c_str(), nullptr, 10));
+        if (t > 0) tgid = t;
+      }
+      add(tgid);
       break;
+    }
     case Scope::Tree:
       add(id);
       for (pid_t c : list_descendants(id)) add(c);

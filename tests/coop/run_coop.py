@@ -458,6 +458,119 @@ def case_require_libcr(r):
     check(r.wait_exit(p) == 5 and read(out) == steps(20), "the process did not run on")
 
 
+# ---- the real libcr (src/libcr) --------------------------------------------------
+
+def real_lines(r, kind, pid):
+    return [l for l in read(r.real_log).splitlines() if l.split()[:2] == [kind, str(pid)]]
+
+
+def real_rc(r, pid):
+    lines = real_lines(r, "checkpoint", pid)
+    check(lines, f"process {pid}: cr_checkpoint() never returned; log:\n{read(r.real_log)}")
+    return int(lines[-1].split()[2].split("=")[1])
+
+
+def real_start(r, steps_n, out, **env):
+    r.real_log = r.path("real.log")
+    return r.start([r.prog("real_counter"), steps_n, 100], out=out, REAL_LOG=r.real_log, **env)
+
+
+def real_roundtrip(r, **env):
+    out = r.path("out")
+    p = real_start(r, 30, out, **env)
+    r.wait_lines(out, 4)
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint exit {rc}")
+    check(r.wait_exit(p, 5) == -signal.SIGKILL, "not killed by --kill")
+    info = real_lines(r, "info", p.pid)
+    check(info and f"target={p.pid}" in info[0] and "scope=3" in info[0] and "signal=9" in info[0] and
+          f"dest={img}" in info[0], f"cr_get_checkpoint_info(): {info}")
+    check(real_rc(r, p.pid) == 0, f"cr_checkpoint() returned {real_rc(r, p.pid)} at checkpoint time, expected 0")
+    rs = r.start([r.cr_restart, img])
+    check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    check(real_rc(r, p.pid) == rs.pid, f"restarted cr_checkpoint() returned {real_rc(r, p.pid)}, expected {rs.pid}")
+    check(real_lines(r, "restart", p.pid) == [f"restart {p.pid} requester={rs.pid} src={img}"],
+          f"cr_get_restart_info(): {real_lines(r, 'restart', p.pid)}")
+    check(read(out) == steps(30), f"output differs from an uninterrupted run: {read(out)[-60:]!r}")
+
+
+def case_real_roundtrip(r):
+    real_roundtrip(r)
+
+
+def case_real_thread_roundtrip(r):
+    real_roundtrip(r, REAL_CONTEXT="thread")
+
+
+def case_real_temp(r):
+    out = r.path("out")
+    p = real_start(r, 20, out, REAL_DECISION="temp")
+    r.wait_lines(out, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img"), p.pid])
+    check(rc == 50, f"exit {rc}, expected 50")
+    check(real_rc(r, p.pid) == -CR_ETEMPFAIL, f"cr_checkpoint() returned {real_rc(r, p.pid)}")
+    check(not os.path.exists(r.path("img")), "an image was left")
+    check(r.wait_exit(p) == 5 and read(out) == steps(20), "the process did not run on")
+
+
+def case_real_perm(r):
+    out = r.path("out")
+    p = real_start(r, 50, out, REAL_DECISION="perm")
+    r.wait_lines(out, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img"), p.pid])
+    check(rc == 51, f"exit {rc}, expected 51")
+    check(r.wait_exit(p, 5) == -signal.SIGKILL, f"ended with {p.returncode}, expected SIGKILL")
+
+
+def case_real_omit(r):
+    out = r.path("out")
+    p = real_start(r, 20, out, REAL_DECISION="omit")
+    r.wait_lines(out, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", r.path("img"), p.pid])
+    check(rc == 3, f"exit {rc}, expected 3")
+    r.wait_for("cr_checkpoint() to return", lambda: real_lines(r, "checkpoint", p.pid), 5)
+    check(real_rc(r, p.pid) == -CR_EOMITTED, f"cr_checkpoint() returned {real_rc(r, p.pid)}")
+    check(r.wait_exit(p) == 5 and read(out) == steps(20), "the process did not run on")
+
+
+def case_real_continue(r):
+    out = r.path("out")
+    p = real_start(r, 30, out)
+    r.wait_lines(out, 3)
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint exit {rc}")
+    check(real_rc(r, p.pid) == 0, f"cr_checkpoint() returned {real_rc(r, p.pid)}")
+    check(r.wait_exit(p) == 5 and read(out) == steps(30), "the process did not run on")
+    rs = r.start([r.cr_restart, img])
+    check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    check(real_rc(r, p.pid) == rs.pid, "the restarted copy's cr_checkpoint() did not return cr_restart's pid")
+    check(read(out) == steps(30), "output after the restart differs")
+
+
+def case_real_cr_run(r):
+    out = r.path("out")
+    p = r.start([os.path.join(r.tools, "cr_run"), r.prog("coop_counter_plain"), 30, 100], out=out)
+    r.wait_lines(out, 4)
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--require-libcr", "--kill", "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint --require-libcr of a process under cr_run: exit {rc}")
+    check(r.wait_exit(p, 5) == -signal.SIGKILL, "not killed by --kill")
+    rs = r.start([r.cr_restart, img])
+    check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    check(read(out) == steps(30), "output differs from an uninterrupted run")
+
+
+def case_real_cr_run_omit(r):
+    out = r.path("out")
+    p = r.start([os.path.join(r.tools, "cr_run"), "--omit", r.prog("coop_counter_plain"), 20, 100], out=out)
+    r.wait_lines(out, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", r.path("img"), p.pid])
+    check(rc == 3, f"exit {rc}, expected 3 (the process omits itself)")
+    check(r.wait_exit(p) == 5 and read(out) == steps(20), "the process did not run on")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

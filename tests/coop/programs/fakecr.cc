@@ -73,11 +73,11 @@ void finish(int conn) {
   if (n >= static_cast<ssize_t>(offsetof(proto::Result, src)) && r.magic == proto::kMagic && r.type == proto::kResult) {
     r.src[sizeof r.src - 1] = 0;
     log_line("result %d value=%d src=%s", getpid(), r.value, r.src);
+    // Logged first: once Done is out the dumper may stop or kill us at once.
+    g_done_sent = 1;
+    log_line("done %d", getpid());
     proto::Done d{proto::kMagic, proto::kDone};
-    if (send(conn, &d, sizeof d, MSG_NOSIGNAL) == sizeof d) {
-      g_done_sent = 1;
-      log_line("done %d", getpid());
-    }
+    if (send(conn, &d, sizeof d, MSG_NOSIGNAL) != sizeof d) log_line("done-failed %d errno=%d", getpid(), errno);
   } else {
     log_line("result %d none (recv %zd, errno %d)", getpid(), n, n < 0 ? errno : 0);
   }
