@@ -240,14 +240,20 @@ void link_shared_files(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
   }
 }
 
-// Whether a process outside `inside` holds pipe `ino` open.
+// Whether a process outside `inside` holds pipe `ino` open. A process whose descriptors
+// we may not read (another user's, when crest runs unprivileged) might: then the answer
+// is yes, and the end is connected to cr_restart's stdio at restart, as BLCR always did.
+// (Taking it for "closed everywhere" would restore a pipe with no reader: SIGPIPE.)
 bool held_outside(uint64_t ino, const std::set<pid_t>& inside) {
   std::string want = format("pipe:[%llu]", static_cast<unsigned long long>(ino));
   for (pid_t pid : list_all_pids()) {
     if (inside.count(pid) || pid == getpid()) continue;
     std::string dir = format("/proc/%d/fd", pid);
     DIR* d = opendir(dir.c_str());
-    if (!d) continue;
+    if (!d) {
+      if (errno == EACCES || errno == EPERM) return true;
+      continue;  // gone meanwhile
+    }
     bool found = false;
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;

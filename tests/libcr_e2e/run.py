@@ -45,18 +45,19 @@ def reap_all():
 def run(argv, env, out_path, user, timeout=60):
     if user:
         argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + argv
-    # stdout is a pipe: a restarted process's pipe to the outside is connected to
-    # cr_restart's stdout (a regular file would be reopened by path instead).
-    with open(out_path + ".err", "wb") as err:
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, stdin=subprocess.DEVNULL)
-        try:
-            data, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            fail(f"{argv} did not finish in {timeout} s")
+    # stdout and stderr are pipes: a restarted process's pipes to the outside are connected
+    # to cr_restart's stdio (a regular file would be reopened by path instead).
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, stdin=subprocess.DEVNULL)
+    try:
+        data, errs = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        fail(f"{argv} did not finish in {timeout} s")
     with open(out_path, "wb") as out:
         out.write(data)
+    with open(out_path + ".err", "wb") as err:
+        err.write(errs)
     return p.returncode
 
 
@@ -122,7 +123,7 @@ def main():
         text2 = show(out2)
         expected = "\n".join(["restarted (image fd closed, status 0)"] + lines1[marks[0] + 1:]) + "\n"
         if text2 != expected:
-            fail(f"restarted output differs\nexpected:\n{expected}\ngot:\n{text2}\nstderr:\n{show(out2 + '.err')}")
+            fail(f"restarted output differs (cr_restart exit {st})\nexpected:\n{expected}\ngot:\n{text2}\nstderr:\n{show(out2 + '.err')}")
         if st != 7:
             fail(f"cr_restart exited {st}, expected the program's 7\nstderr:\n{show(out2 + '.err')}")
         print(f"ok: self-checkpoint ({a.scope}, {a.user}): continued, renamed, restarted with CR_ERESTARTED")
