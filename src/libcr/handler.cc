@@ -255,8 +255,7 @@ void on_request(pid_t dumper, uint64_t token) {
   }
   g.channel = fd;
   if (kLibKind != proto::kLibcr) {
-    proto::Request req;
-    channel_recv(fd, &req, sizeof req);  // Hello was sent by channel_connect
+    channel_recv(fd, &g.request, sizeof g.request);  // Hello was sent by channel_connect
     simple_answer(kLibKind == proto::kLibcrOmit ? CR_CHECKPOINT_OMIT : CR_CHECKPOINT_READY);
     return;
   }
