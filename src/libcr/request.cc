@@ -176,6 +176,9 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   // From a callback, a checkpoint of one's own process would wait for itself.
   if (in_callback() && includes_self(scope, id)) return fail(EBUSY);
 
+  // From here on a failure also invalidates *handle, as BLCR's did once it had opened
+  // the request's descriptor.
+  *handle = static_cast<cr_checkpoint_handle_t>(-1);
   char server[PATH_MAX];
   if (!find_server(server, sizeof server)) return fail(ENOSYS);
 

@@ -4,7 +4,8 @@
      available through cr_log_checkpoint / cr_poll_checkpoint_msg;
    - a self-checkpoint whose signal-context callback asks for another checkpoint of its
      own process gets EBUSY there, and the outer request completes (poll returns 1);
-   - the deprecated cr_request_file() / cr_request_fd() write an image and return.
+   - the deprecated cr_request_file() / cr_request_fd() write an image and return;
+   - no child or descriptor is left behind; $CREST_CR_CHECKPOINT names the server.
    Run as root and as uid 65534, in a scratch directory it removes. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -82,6 +83,40 @@ static void check_missing_target(int null_fd) {
   CHECK_EQ_INT(h, (cr_checkpoint_handle_t)-1);
 }
 
+static int open_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 1024; ++fd)
+    if (fcntl(fd, F_GETFD) >= 0) ++n;
+  return n;
+}
+
+/* No child of ours is left behind (the server is a grandchild, its parent reaped at
+   once), no descriptor leaks, and $CREST_CR_CHECKPOINT names the server: one that cannot
+   be started makes the request fail with ENOSYS. */
+static void check_no_leftovers(int null_fd) {
+  int before = open_fds();
+  cr_checkpoint_args_t args;
+  cr_initialize_checkpoint_args_t(&args);
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_target = gone_pid();
+  args.cr_fd = null_fd;
+  args.cr_flags = CR_CHKPT_ASYNC_ERR;
+  cr_checkpoint_handle_t h;
+  CHECK_EQ_INT(cr_request_checkpoint(&args, &h), 0);
+  CHECK_FAILS(waitpid(-1, NULL, WNOHANG), -1, ECHILD);
+  CHECK_EQ_INT(open_fds(), before + 1); /* the handle */
+  CHECK_EQ_INT(poll_to_end(&h, NULL), CR_POLL_CHKPT_ERR_POST);
+  CHECK_EQ_INT(open_fds(), before);
+
+  setenv("CREST_CR_CHECKPOINT", "/nonexistent/cr_checkpoint", 1);
+  args.cr_flags = 0;
+  CHECK_FAILS(cr_request_checkpoint(&args, &h), -1, ENOSYS);
+  CHECK_EQ_INT(h, (cr_checkpoint_handle_t)-1);
+  unsetenv("CREST_CR_CHECKPOINT");
+  CHECK_EQ_INT(open_fds(), before);
+  CHECK_FAILS(waitpid(-1, NULL, WNOHANG), -1, ECHILD);
+}
+
 static int null_fd_for_callback;
 static volatile int inner_rc = 12345, inner_errno, callback_ran;
 
@@ -149,6 +184,7 @@ int main(void) {
   atexit(cleanup);
   int null_fd = open("/dev/null", O_WRONLY);
   check_missing_target(null_fd);
+  check_no_leftovers(null_fd);
   check_request_from_callback(null_fd);
   check_deprecated();
   close(null_fd);
