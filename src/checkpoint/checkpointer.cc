@@ -372,7 +372,8 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     if (!r && first) first = r;
   }
   coop.send_results(0);
-  coop.wait_done(kDoneTimeoutMs, opt.cancelled);
+  // (Processes stopped by an early SIGSTOP cannot answer.)
+  if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);
   for (pid_t pid : coop.checkpointed()) {
     if (opt.after == AfterCheckpoint::Kill) ::kill(pid, SIGKILL);
     else if (opt.after == AfterCheckpoint::Signal) ::kill(pid, opt.after_signal);

@@ -161,18 +161,19 @@ Result<void> Cooperation::add_members(const std::vector<pid_t>& pids, const Chec
         return Error(ErrorKind::Os, EDEADLK, format("the requesting process %d would be part of the checkpoint "
                                                     "(CR_CHKPT_PROHIBIT_SELF)", pid));
   std::vector<pid_t> coop;
+  // The ptrace policy is a request-time check (and a skipped process must not run its
+  // callbacks); the freeze checks it again for processes that appear later.
+  std::map<pid_t, pid_t> tracers = all_tracers();
   for (pid_t pid : fresh) {
     char st = state_of(pid);
     if (st == 'Z' || st == 'X' || st == '?') continue;  // zombies are saved as they are
     if (::kill(pid, 0) != 0 && errno == EPERM)
       return Error::os(format("process %d cannot be checkpointed by this user", pid), EPERM);
+    if (!CR_TRY(trace_check(pid, opt.trace_policy, &tracers))) {
+      skipped_.insert(pid);
+      continue;
+    }
     if (cooperates(pid)) {
-      // The ptrace policy is checked again by the freeze; here only for processes about
-      // to be signalled (a skipped one must not run its callbacks).
-      if (!CR_TRY(trace_check(pid, opt.trace_policy))) {
-        skipped_.insert(pid);
-        continue;
-      }
       coop.push_back(pid);
     } else if (opt.require_libcr) {
       return cr_error(proto::kENoSupport, format("process %d has no libcr (checkpoint support missing from the application; "

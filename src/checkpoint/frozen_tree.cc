@@ -103,8 +103,21 @@ std::vector<pid_t> scope_members(Scope scope, pid_t id) {
 
 // ptrace gives a process one tracer: one traced by someone else cannot be frozen, and
 // a tracer's tracees would come back untraced.
-Result<bool> trace_check(pid_t pid, TracePolicy policy) {
-  pid_t tracer = tracer_of(pid);
+std::map<pid_t, pid_t> all_tracers() {
+  std::map<pid_t, pid_t> out;
+  for (pid_t p : list_all_pids())
+    if (pid_t t = tracer_of(p)) out[p] = t;
+  return out;
+}
+
+Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pid_t>* tracers) {
+  pid_t tracer = 0;
+  if (tracers) {
+    auto it = tracers->find(pid);
+    tracer = it == tracers->end() ? 0 : it->second;
+  } else {
+    tracer = tracer_of(pid);
+  }
   if (tracer != 0 && tracer != getpid()) {
     if (policy.traced == PtracedPolicy::Skip) return false;
     return Error(ErrorKind::Unsupported, kErrPtraced, format("process %d is being traced by process %d%s", pid, tracer,
@@ -112,7 +125,13 @@ Result<bool> trace_check(pid_t pid, TracePolicy policy) {
                                 ? "; a process has one tracer, so crest cannot freeze it even with --ptraced-allow"
                                 : " (--ptraced-skip leaves it out of the checkpoint)"));
   }
-  auto tracees = tracees_of(pid);
+  std::vector<pid_t> tracees;
+  if (tracers) {
+    for (auto& [tracee, t] : *tracers)
+      if (t == pid && tracee != pid) tracees.push_back(tracee);
+  } else {
+    tracees = tracees_of(pid);
+  }
   if (!tracees.empty()) {
     if (policy.tracer == PtracerPolicy::Skip) return false;
     return Error(ErrorKind::Unsupported, kErrPtracer,
@@ -141,13 +160,14 @@ Result<FrozenTree> FrozenTree::freeze(const FreezeSpec& spec) {
     std::vector<ProcInfo> now;
     for (const ScopeSpec& s : spec.scopes)
       for (ProcInfo& p : members(s.scope, s.id)) now.push_back(p);
+    const std::map<pid_t, pid_t> tracers = all_tracers();  // one /proc scan per round
     for (const ProcInfo& p : now) {
       if (seen.count(p.pid) || p.pid == getpid() || spec.exclude.count(p.pid)) continue;  // cr_checkpoint leaves itself out
       found = true;
       seen[p.pid] = p;
       if (spec.admit) CR_TRY(spec.admit(p.pid));
       if (p.state == 'Z') continue;  // a zombie: saved with its exit status
-      if (!CR_TRY(trace_check(p.pid, spec.policy))) {
+      if (!CR_TRY(trace_check(p.pid, spec.policy, &tracers))) {
         skipped.insert(p.pid);
         continue;
       }

@@ -538,6 +538,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   // done (below).
   for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
     pid_t pid = it->stub->tid();
+    if (options.early_signal) ::kill(pid, options.early_signal);
     if (!channels.count(it->image.process.pid)) {
       if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
       if (options.after_signal) ::kill(pid, options.after_signal);
@@ -550,7 +551,8 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     for (auto& p : procs) now[p.image.process.pid] = p.stub->tid();
     std::set<pid_t> cooperating;
     for (auto& [saved, fd] : channels) cooperating.insert(saved);
-    wait_libcr_done(channels, now, kLibcrDoneTimeoutMs);
+    // (A process stopped early cannot answer.)
+    if (options.early_signal != SIGSTOP) wait_libcr_done(channels, now, kLibcrDoneTimeoutMs);
     for (auto& p : procs) {
       if (!cooperating.count(p.image.process.pid)) continue;
       if (options.after_signal) ::kill(p.stub->tid(), options.after_signal);

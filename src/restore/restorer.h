@@ -23,6 +23,9 @@ struct RestoreOptions {
   // Sent once the process runs (0 = none); to a process with libcr only after it
   // answered Done (its restart callbacks finished), as BLCR's restart did.
   int after_signal = 0;
+  // BLCR's negative (early) restart signal (--early-stop, --early-abrt): sent when the
+  // processes are released, before their restart callbacks. 0 = none.
+  int early_signal = 0;
   // cr_restart_info.src for libcr: the image's canonical path. Empty: taken from in_fd
   // when that is a named file, "" for a pipe.
   std::string source_path;

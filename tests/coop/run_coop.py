@@ -13,6 +13,7 @@ dumper and restorer as libcr does and appends what it saw to $FAKECR_LOG:
 Cases (--case):
   busy            two cr_checkpoint of one process at once: the second exits 16 naming
                   the pid, the first succeeds; the process runs on to its normal end
+  busy_restart    a cr_checkpoint of a process whose restart callbacks still run exits 16
   temp            TEMP_FAILURE: exit 50 (and a user code: code & 0xff), process runs on
                   and saw -CR_ETEMPFAIL, no image (nor temporary file) is left
   perm            PERM_FAILURE in a tree: exit 51, every process of the tree killed
@@ -244,6 +245,25 @@ def case_busy(r):
     check(rc == 0, f"a checkpoint after the first one ended: exit {rc} (lock not released?)")
     check(r.wait_exit(p) == 5, "the process did not end normally")
     check(read(out) == steps(60), "output differs from an uninterrupted run")
+
+
+def case_busy_restart(r):
+    out = r.path("out")
+    p = r.start([r.prog("coop_counter"), 30, 100], out=out, FAKECR_RESTART_DELAY_MS=2000)
+    r.wait_lines(out, 3)
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint exit {rc}")
+    r.wait_exit(p, 5)
+    open(r.log, "w").close()
+    rs = r.start([r.cr_restart, img])
+    r.wait_log(f"result {p.pid} value={rs.pid}", 10)
+    # The restart is not over until the restarted process answered Done.
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img2"), p.pid])
+    check(rc == 16, f"cr_checkpoint during the restart's callbacks: exit {rc}, expected 16")
+    check(str(p.pid) in err and "restart" in err, f"message should name pid {p.pid}: {err!r}")
+    check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    check(read(out) == steps(30), "output differs from an uninterrupted run")
 
 
 def case_temp(r):

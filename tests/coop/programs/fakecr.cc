@@ -7,6 +7,7 @@
 //   FAKECR_DECISION  ready (default) | temp | temp:CODE | perm | perm:CODE | omit | never
 //                    (never: no Ready is sent; the handler still waits for a Result)
 //   FAKECR_DELAY_MS  sleep this long in the "callbacks" before Ready
+//   FAKECR_RESTART_DELAY_MS  after a restart's Result, sleep this long before Done
 //   FAKECR_HANDLES   comma-separated descriptor numbers reported as request handles
 //   FAKECR_FORWARD   "SCOPE:TARGET": one cr_forward_checkpoint() before Ready
 //   FAKECR_LOG       file to append one line per event to:
@@ -73,6 +74,13 @@ void finish(int conn) {
   if (n >= static_cast<ssize_t>(offsetof(proto::Result, src)) && r.magic == proto::kMagic && r.type == proto::kResult) {
     r.src[sizeof r.src - 1] = 0;
     log_line("result %d value=%d src=%s", getpid(), r.value, r.src);
+    const char* delay = getenv("FAKECR_RESTART_DELAY_MS");
+    if (delay && r.value > 0) {
+      long ms = atol(delay);
+      timespec ts{ms / 1000, (ms % 1000) * 1000000};
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
     // Logged first: once Done is out the dumper may stop or kill us at once.
     g_done_sent = 1;
     log_line("done %d", getpid());
