@@ -71,6 +71,8 @@ def main():
         for lib in needed:
             check(not lib.startswith(("libstdc++", "libgcc_s")),
                   "%s needs no C++ runtime (NEEDED %s)" % (name, lib))
+        check(re.search(r"\(FLAGS_1\).*NODELETE", dynamic) is not None,
+              "%s is linked -z nodelete" % name)
         check("libc.so.6" in needed, "%s: NEEDED lists libc.so.6 (%r)" % (name, needed))
         syms = exported(real)
         stray = sorted(s for s in syms if not any(fnmatch.fnmatchcase(s, p) for p in patterns))

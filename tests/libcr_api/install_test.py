@@ -2,9 +2,10 @@
 """cmake --install of the libcr component into a temporary prefix, then programs built
 against the installed files only: with `pkg-config --cflags --libs libcr` and with a small
 CMake project using find_package(crest) and crest::cr; the installed cr_run finds
-libcr_run.so.0 in the prefix's library directory.
+libcr_run.so.0 in the prefix's library directory; with cr_checkpoint in the prefix's bin
+directory (copied from TOOLS, as a full install puts it), the installed libcr finds it there.
 
-    install_test.py --build DIR --source TESTDIR --probe RUN_PROBE"""
+    install_test.py --build DIR --source TESTDIR --probe RUN_PROBE --tools TOOLS"""
 import argparse
 import os
 import shutil
@@ -33,6 +34,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--source", required=True)
     ap.add_argument("--probe", required=True)
+    ap.add_argument("--tools", required=True)
     opts = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="crest-install-")
     try:
@@ -86,6 +88,13 @@ def main():
         if p.returncode == 0:
             p = run([os.path.join(bdir, "prog_cmake")], env=env)
             check(p.returncode == 0 and "CR_SIGNUM 64" in p.stdout, "the find_package program runs (%r)" % p.stdout)
+
+        # libcr looks for cr_checkpoint at ../bin from itself when it is not beside it.
+        shutil.copy(os.path.join(opts.tools, "cr_checkpoint"), os.path.join(prefix, "bin"))
+        check(not os.path.exists(os.path.join(prefix, "lib", "cr_checkpoint")), "no cr_checkpoint in lib/")
+        p = run([os.path.join(bdir, "prog_cmake"), "request"], env=env)
+        check(p.returncode == 0 and "checkpointed pid" in p.stdout,
+              "the installed libcr runs the prefix's bin/cr_checkpoint (%r %r)" % (p.stdout, p.stderr))
 
         p = run([os.path.join(prefix, "bin", "cr_run"), opts.probe], env=env)
         want = os.path.join(os.path.realpath(os.path.join(prefix, "lib")), "libcr_run.so.0")
