@@ -7,6 +7,7 @@
 #include <libcr.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,15 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   // The server's first word: kAccepted (err != 0: refused). In a restarted copy of a
   // process that was checkpointed while it waited here, the restored pipe holds the
   // kFinished message with CR_ERESTARTED instead: the request went through.
+  //
+  // The server signals this thread (when its process is in the scope) before it answers,
+  // and the whole checkpoint of this process runs in that signal's handler while we wait
+  // here (BLCR: the image is written before the request returns). So CR_SIGNUM must not be
+  // blocked in this thread meanwhile, as BLCR's kernel forced it open.
+  sigset_t checkpoint_signal, saved_mask;
+  sigemptyset(&checkpoint_signal);
+  sigaddset(&checkpoint_signal, libcr_proto::kSignal);
+  pthread_sigmask(SIG_UNBLOCK, &checkpoint_signal, &saved_mask);
   int err = 0;
   HandleMsg msg;
   for (;;) {
@@ -282,6 +292,7 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     err = EIO;
     break;
   }
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (err != 0) {
     handle_release(state);
     close(p[0]);

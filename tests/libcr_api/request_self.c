@@ -2,6 +2,8 @@
    - a request for a process that does not exist fails with ESRCH at once, or, with
      CR_CHKPT_ASYNC_ERR, at poll time (CR_POLL_CHKPT_ERR_POST) with the server's log
      available through cr_log_checkpoint / cr_poll_checkpoint_msg;
+   - a self-checkpoint is written before cr_request_checkpoint() returns, even with
+     CR_SIGNUM blocked in the calling thread;
    - a self-checkpoint whose signal-context callback asks for another checkpoint of its
      own process gets EBUSY there, and the outer request completes (poll returns 1);
    - the deprecated cr_request_file() / cr_request_fd() write an image and return;
@@ -155,6 +157,34 @@ static off_t size_of(const char *path) {
   return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* BLCR's stage0001: with signal-context callbacks only, a self-checkpoint is done (the
+   callbacks ran, the image is written) when cr_request_checkpoint() returns, even if the
+   thread had blocked CR_SIGNUM; the thread's signal mask is as it was afterwards. */
+static void check_self_before_return(void) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/self.ctx", scratch);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  CHECK(fd >= 0);
+  sigset_t block, mask;
+  sigemptyset(&block);
+  sigaddset(&block, CR_SIGNUM);
+  sigprocmask(SIG_BLOCK, &block, NULL);
+  callback_ran = 0;
+  cr_checkpoint_args_t args;
+  cr_initialize_checkpoint_args_t(&args);
+  args.cr_scope = CR_SCOPE_PROC;
+  args.cr_fd = fd;
+  cr_checkpoint_handle_t h;
+  CHECK_EQ_INT(cr_request_checkpoint(&args, &h), 0);
+  CHECK_EQ_INT(callback_ran, 1);
+  CHECK(size_of(path) > 0);
+  CHECK_EQ_INT(poll_to_end(&h, NULL), 1);
+  sigprocmask(SIG_SETMASK, NULL, &mask);
+  CHECK(sigismember(&mask, CR_SIGNUM) == 1);
+  sigprocmask(SIG_UNBLOCK, &block, NULL);
+  close(fd);
+}
+
 static void check_deprecated(void) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -176,6 +206,7 @@ static void check_deprecated(void) {
 }
 
 int main(void) {
+  alarm(40); /* a request that deadlocks ends the test (and so its server) */
   snprintf(scratch, sizeof scratch, "/tmp/crest-request-self-XXXXXX");
   if (!mkdtemp(scratch)) {
     perror("mkdtemp");
@@ -186,6 +217,7 @@ int main(void) {
   check_missing_target(null_fd);
   check_no_leftovers(null_fd);
   check_request_from_callback(null_fd);
+  check_self_before_return();
   check_deprecated();
   close(null_fd);
   return check_done("request_self.c");
