@@ -235,10 +235,13 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     close(p[1]);
     return fail(ENOMEM);
   }
-  // Double fork: the server is no child of the application's (nothing for it to reap, no
-  // SIGCHLD of ours), and in no process group or session it could be asked to checkpoint.
-  // _Fork: no atfork handlers run, so this is safe in any thread.
-  pid_t child = _Fork();
+  // Double fork: the server is no child of the application's (nothing for it to reap),
+  // and in no process group or session it could be asked to checkpoint. The intermediate
+  // child is a raw clone() with no exit signal: the application gets no SIGCHLD for it,
+  // and its own wait()/waitpid(-1) never see it (only __WALL does, below). No atfork
+  // handlers run, so this is safe in any thread; both children make only
+  // async-signal-safe calls.
+  long child = syscall(SYS_clone, 0UL, nullptr, nullptr, nullptr, 0UL);
   if (child < 0) {
     int err = errno;
     handle_release(state);
@@ -247,13 +250,13 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     return fail(err);
   }
   if (child == 0) {
-    pid_t grandchild = _Fork();
+    long grandchild = syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr, 0UL);
     if (grandchild == 0) exec_server(server, const_cast<char* const*>(argv), p[1], args->cr_fd);
     _exit(grandchild < 0 ? 1 : 0);
   }
   close(p[1]);
   int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(static_cast<pid_t>(child), &status, __WALL) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
     handle_release(state);
