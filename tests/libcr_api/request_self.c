@@ -95,6 +95,12 @@ static int open_fds(void) {
 /* No child of ours is left behind (the server is a grandchild, its parent reaped at
    once), no descriptor leaks, and $CREST_CR_CHECKPOINT names the server: one that cannot
    be started makes the request fail with ENOSYS. */
+static volatile int sigchld_count;
+static void on_sigchld(int sig) {
+  (void)sig;
+  ++sigchld_count;
+}
+
 static void check_no_leftovers(int null_fd) {
   int before = open_fds();
   cr_checkpoint_args_t args;
@@ -103,12 +109,20 @@ static void check_no_leftovers(int null_fd) {
   args.cr_target = gone_pid();
   args.cr_fd = null_fd;
   args.cr_flags = CR_CHKPT_ASYNC_ERR;
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGCHLD, &sa, &old);
+  sigchld_count = 0;
   cr_checkpoint_handle_t h;
   CHECK_EQ_INT(cr_request_checkpoint(&args, &h), 0);
   CHECK_FAILS(waitpid(-1, NULL, WNOHANG), -1, ECHILD);
   CHECK_EQ_INT(open_fds(), before + 1); /* the handle */
   CHECK_EQ_INT(poll_to_end(&h, NULL), CR_POLL_CHKPT_ERR_POST);
   CHECK_EQ_INT(open_fds(), before);
+  CHECK_EQ_INT(sigchld_count, 0); /* the application saw no child of the request's */
+  sigaction(SIGCHLD, &old, NULL);
 
   setenv("CREST_CR_CHECKPOINT", "/nonexistent/cr_checkpoint", 1);
   args.cr_flags = 0;
