@@ -8,7 +8,9 @@ DIR holds cr_run and the libraries (the build tree's tools directory); PATH is r
 Standard library only, runs under /usr/bin/python3 (also as uid 65534)."""
 import argparse
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 
 failures = []
@@ -107,6 +109,23 @@ def main():
     check(p.returncode == 7, "cr_run exits with the command's status (rc %d)" % p.returncode)
     p = run(cr_run, ["/nonexistent/program"])
     check(p.returncode in (126, 127), "a command that cannot be run fails with 126/127 (rc %d)" % p.returncode)
+
+    # Through a symlink elsewhere, and found through PATH: the libraries are still found
+    # from the script's real location.
+    tmp = tempfile.mkdtemp(prefix="crest-cr_run-")
+    try:
+        link = os.path.join(tmp, "cr_run")
+        os.symlink(os.path.realpath(cr_run), link)
+        p, v = probe(link, [opts.probe])
+        check(v.get("LD_PRELOAD") == run_lib, "through a symlink: %r" % v.get("LD_PRELOAD"))
+        env = dict(os.environ)
+        env["PATH"] = tmp + ":" + env.get("PATH", "/usr/bin:/bin")
+        env.pop("LD_PRELOAD", None)
+        p = subprocess.run(["sh", "-c", 'cr_run "$0"', opts.probe], env=env, capture_output=True,
+                           text=True, timeout=30)
+        check("LD_PRELOAD=%s\n" % run_lib in p.stdout, "found through PATH: %r %r" % (p.stdout, p.stderr))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     if failures:
         print("cr_run_test: %d failure(s) (uid %d)" % (len(failures), os.getuid()), file=sys.stderr)
