@@ -346,9 +346,12 @@ int cr_log_checkpoint(cr_checkpoint_handle_t* handle, unsigned int len, char* ms
   long value = static_cast<long>(*handle);
   HandleState* h = (value >= 0 && value <= INT_MAX) ? handle_find(static_cast<int>(value)) : nullptr;
   if (!h) return fail(EINVAL);  // no request on this descriptor
-  handle_pump(h);
-  if (!h->finished || h->log_len == 0) return 0;
   if (len > 0 && !msg) return fail(EFAULT);
+  handle_pump(h);
+  if (!h->finished || h->log_len == 0) {
+    if (len > 0) msg[0] = '\0';  // always NUL-terminated when len allows
+    return 0;
+  }
   if (len > 0) {
     unsigned copy = h->log_len < len - 1 ? h->log_len : len - 1;
     memcpy(msg, h->log, copy);
