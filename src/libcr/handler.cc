@@ -4,24 +4,29 @@
 // Algorithm (one checkpoint, inside one process):
 //   1. The dumper's signal reaches one thread H (the "handling thread"). H connects to the
 //      dumper, sends Hello, receives Request, and marks the process busy (cr_status()
-//      PENDING, new outermost critical sections wait). If H is inside a critical section
-//      it defers everything below to its outermost cr_leave_cs().
-//   2. Phase 1: H wakes libcr's callback thread, which waits until no thread is in a
-//      critical section and runs the CR_THREAD_CONTEXT callbacks; H waits until that
-//      thread reaches its innermost cr_checkpoint().
-//   3. Phase 2 (only if phase 1 decided READY): H sends CR_SIGNUM with kInternalToken to
-//      every other thread that called cr_init(). Each (in its handler, or at its outermost
-//      cr_leave_cs()) waits for critical sections to drain, runs its CR_SIGNAL_CONTEXT
-//      callbacks newest first and arrives at the barrier from its innermost
-//      cr_checkpoint(). H runs its own signal-context callbacks the same way.
-//   4. H, at its own innermost cr_checkpoint() (or directly when it has no callbacks),
+//      PENDING, new outermost critical sections wait).
+//   2. With CR_THREAD_CONTEXT callbacks, libcr's callback thread coordinates and H's
+//      handler returns at once: H may have been interrupted holding a lock (malloc's)
+//      that a thread-context callback needs, so nothing may wait in signal context during
+//      phase 1. The callback thread waits until no thread is in a critical section, runs
+//      the thread-context callbacks newest first, and at its innermost cr_checkpoint()
+//      starts phase 2 (unless phase 1 decided against the checkpoint).
+//      Without them H coordinates from its handler; if H is inside a critical section it
+//      defers that to its outermost cr_leave_cs().
+//   3. Phase 2: CR_SIGNUM with kInternalToken to every cr_init() thread but the
+//      coordinator. Each (in its handler, or at its outermost cr_leave_cs()) waits for
+//      critical sections to drain, runs its CR_SIGNAL_CONTEXT callbacks newest first and
+//      arrives at the barrier from its innermost cr_checkpoint(). H, when it coordinates,
+//      runs its own signal-context callbacks the same way.
+//   4. The coordinator, at its innermost cr_checkpoint() (or directly without callbacks),
 //      waits until every participant arrived, sends Ready with the combined decision and
 //      the in-flight request handles, and blocks in recv() for Result. A restarted process
-//      resumes here, with the Result the restorer wrote.
-//   5. H publishes the value; every level of cr_checkpoint() in every thread returns it;
-//      each thread runs its "after" code, its hook, and waits at the hold barrier. H waits
-//      until all are done, releases the barrier, clears busy, sends Done and closes the
-//      channel.
+//      resumes here, with the Result the restorer wrote. (If the dumper answers before
+//      Ready, at its time limit, the coordinator stops waiting and takes that Result.)
+//   5. The coordinator publishes the value; every level of cr_checkpoint() in every thread
+//      returns it; each thread runs its "after" code, its hook, and waits at the hold
+//      barrier. The coordinator waits until all are done, releases the barrier, clears
+//      busy, sends Done and closes the channel.
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -57,6 +62,10 @@ void futex_wait(int* word, int expected, int timeout_ms) {
 }
 
 void futex_wake_all(int* word) { syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0); }
+
+// The coordinator's end of a checkpoint: wait for everyone's after-code, release the
+// hold barrier, send Done.
+void finish(ThreadState* self, int round);
 
 SignalBlock::SignalBlock(bool all) {
   uint64_t set = all ? ~0ull : (1ull << (proto::kSignal - 1));
@@ -275,9 +284,19 @@ void on_request(pid_t dumper, uint64_t token) {
   g.checkpoint_info.scope = static_cast<cr_scope_t>(g.request.scope);
   __atomic_store_n(&g.decision, 0u, __ATOMIC_RELEASE);
   g.abort_after = 0;
+  int round = __atomic_add_fetch(&g.round, 1, __ATOMIC_SEQ_CST);
+  ThreadState* cbt = __atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE);
+  if (cbt && g.thread_callbacks.count() > 0) {
+    // Phase 1 runs while every other thread runs on: this thread may have been
+    // interrupted holding a lock (malloc's, say) that a thread-context callback needs.
+    // So the callback thread coordinates the checkpoint and this handler returns.
+    g.coordinator = cbt;
+    __atomic_store_n(&g.phase1_round, round, __ATOMIC_SEQ_CST);
+    futex_wake_all(&g.phase1_round);
+    return;
+  }
   ThreadState* self = current();
   g.coordinator = self;
-  __atomic_add_fetch(&g.round, 1, __ATOMIC_SEQ_CST);
   if (self && self->cs_depth > 0) {
     self->deferred_coordinate = true;  // cr_status() says PENDING until the leave
     return;
@@ -311,13 +330,10 @@ void* callback_thread_main(void*) {
     while (load(&g.phase1_round) == seen) futex_wait(&g.phase1_round, seen, -1);
     int round = seen = load(&g.phase1_round);
     wait_cs_drain();
+    // Phase 1; the innermost cr_checkpoint() starts phase 2 and concludes (arrive()).
     int value = run_callbacks(self, &g.thread_callbacks);
     run_hook(value, kHookThread);
-    store(&self->done_round, round);
-    bump_event();
-    hold_barrier(self, round, value);
-    self->tid = sys_gettid();
-    if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
+    finish(self, round);
   }
   return nullptr;
 }
@@ -400,7 +416,12 @@ int arrive(ThreadState* self, uint32_t flags) {
   combine_decision(flags);
   int round = load(&g.round);
   int value;
-  if (self == g.coordinator && !self->callback_thread) {
+  if (self == g.coordinator) {
+    if (self->callback_thread) {
+      // Every thread-context callback reached cr_checkpoint(): phase 2, unless phase 1
+      // already decided against the checkpoint.
+      if (__atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0) send_phase2_signals(self, round);
+    }
     value = conclude(round);
   } else {
     store(&self->arrived_round, round);
@@ -454,39 +475,10 @@ void participate(ThreadState* self) {
   if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
 }
 
-void coordinate(ThreadState* self) {
-  int round = load(&g.round);
-  // Phase 1: the thread-context callbacks.
-  ThreadState* cbt = __atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE);
-  bool phase1 = cbt && g.thread_callbacks.count() > 0;
-  bool early = false;
-  if (phase1) {
-    __atomic_store_n(&g.phase1_round, round, __ATOMIC_SEQ_CST);
-    futex_wake_all(&g.phase1_round);
-    early = !wait_or_answer([&] { return load(&cbt->arrived_round) == round; });
-  }
-  // Phase 2: the signal-context callbacks of every cr_init() thread.
-  bool go_on = !early && __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0;
-  if (go_on) send_phase2_signals(self, round);
-  int value;
-  HookKind kind;
-  if (go_on && self && self->signal_callbacks.count() > 0) {
-    wait_cs_drain();
-    value = run_callbacks(self, &self->signal_callbacks);  // concludes at the innermost level
-    kind = kHookSignal;
-  } else {
-    value = conclude(round, !early);
-    if (self) self->value = value;
-    kind = kHookNone;
-  }
-  run_hook(value, kind);
+void finish(ThreadState* self, int round) {
   // Wait for every other thread's after-code and hooks (those that took part), then
-  // release the held ones.
-  bool wait_callback_thread = phase1 && load(&cbt->arrived_round) == round;
-  wait_event([&] {
-    if (wait_callback_thread && load(&cbt->done_round) != round) return false;
-    return all_participants(round, &ThreadState::done_round);
-  });
+  // release the held ones, and tell the dumper (or restorer).
+  wait_event([&] { return all_participants(round, &ThreadState::done_round); });
   __atomic_store_n(&g.release_round, round, __ATOMIC_SEQ_CST);
   futex_wake_all(&g.release_round);
   if (self) self->tid = sys_gettid();
@@ -499,6 +491,25 @@ void coordinate(ThreadState* self) {
   channel_send(fd, &done, sizeof done);
   close(fd);
   if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
+}
+
+void coordinate(ThreadState* self) {
+  // Without thread-context callbacks: phase 2 at once, from the handling thread.
+  int round = load(&g.round);
+  send_phase2_signals(self, round);
+  int value;
+  HookKind kind;
+  if (self && self->signal_callbacks.count() > 0) {
+    wait_cs_drain();
+    value = run_callbacks(self, &self->signal_callbacks);  // concludes at the innermost level
+    kind = kHookSignal;
+  } else {
+    value = conclude(round);
+    if (self) self->value = value;
+    kind = kHookNone;
+  }
+  run_hook(value, kind);
+  finish(self, round);
 }
 
 int start_callback_thread() {

@@ -36,7 +36,8 @@ int main(void) {
   /* The thread-context "after" code may finish in any order relative to the signal-context
    * one, but the signal-context levels unwind oldest first. */
   const char *l = log_str(&log_);
-  CHECK(strstr(l, "s0=31337 s1=31337") != NULL);
+  const char *s0 = strstr(l, "s0=31337"), *s1 = strstr(l, "s1=31337");
+  CHECK(s0 && s1 && s0 < s1);
   CHECK(strstr(l, "t=31337") != NULL);
   CHECK_EQ(bad, 0);
   CHECK_EQ(rstrt_signal, 1);
