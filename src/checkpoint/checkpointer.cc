@@ -1,12 +1,18 @@
-// Algorithm (one process):
-//   1. refuse what this version cannot restore (threads, children in the scope);
-//   2. freeze the process (PTRACE_SEIZE + PTRACE_INTERRUPT);
-//   3. read its state from outside (/proc, ptrace), then, with injected syscalls, what only
-//      the process itself can tell (sigactions, sigaltstack, itimers, tid address, brk);
-//   4. write the image: header, Process, Thread, Signals, FdTable, FileData, MemoryMap,
-//      MemoryPages..., Trailer;
-//   5. apply the after-checkpoint action, and detach (the Tracee destructor detaches on
-//      every early return, so an error leaves the target running as it was).
+// Algorithm (one checkpoint; docs/design.md, docs/libcr.md):
+//   1. busy locks on every process of the scope, the request-time checks, and the
+//      cooperation of processes with libcr: signal, callbacks, their decisions
+//      (cooperate.cc); PERM and TEMP end here, OMIT leaves a process out;
+//   2. freeze the scope's processes (PTRACE_SEIZE + PTRACE_INTERRUPT), minus those left out;
+//   3. read each one's state from outside (/proc, ptrace), then, with injected syscalls,
+//      what only the process itself can tell (sigactions, sigaltstack, itimers, tid
+//      address, brk); libcr's channel and request handles are marked, the image's own
+//      output descriptor left out;
+//   4. write the image: header, ProcessTree, then per process Process, Thread, Signals,
+//      FdTable, FileData, PipeData, SocketData, MemoryMap; then MemoryPages..., Trailer;
+//   5. the early signal, thaw, Result(0) to the cooperating processes and their Done,
+//      then the after-checkpoint action (at once, while frozen, for the others). The
+//      Tracee destructors detach on every early return, so an error leaves the targets
+//      running as they were (cooperating ones get Result(-errno)).
 #include "checkpoint/checkpointer.h"
 
 #include <signal.h>

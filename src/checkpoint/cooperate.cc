@@ -394,6 +394,7 @@ Result<void> Cooperation::serve(const CheckpointOptions& opt) {
       // Giving up (the -t limit): whoever is waiting gets the failure and runs on.
       for (auto& [pid, p] : procs_)
         if (p.hello) send_result(p, -ETIMEDOUT);
+      restop_stopped();
       std::string who;
       for (auto& [pid, p] : procs_)
         if (!p.gone && !p.ready) who += format(" %d", pid);

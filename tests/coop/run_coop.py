@@ -33,6 +33,9 @@ Cases (--case):
   forward         a callback forwards the checkpoint to another process: both in the image
   require_libcr   --require-libcr on a process without libcr: exit 52, runs on
   nobody          roundtrip as uid 65534 (--no-restore-pid)
+  real_*          the same with the real libcr: a program with callbacks (signal and
+                  thread context; roundtrip, temp, perm, omit, continue, nobody) and
+                  programs under cr_run / cr_run --omit
 
 Restarted programs are judged by their output and exit status against an uninterrupted
 run (known in advance: the programs are deterministic). The runner is a child subreaper,
@@ -490,29 +493,47 @@ def real_rc(r, pid):
     return int(lines[-1].split()[2].split("=")[1])
 
 
-def real_start(r, steps_n, out, **env):
+def real_start(r, steps_n, out, user=False, **env):
     r.real_log = r.path("real.log")
-    return r.start([r.prog("real_counter"), steps_n, 100], out=out, REAL_LOG=r.real_log, **env)
+    return r.start([r.prog("real_counter"), steps_n, 100], out=out, user=user, REAL_LOG=r.real_log, **env)
 
 
-def real_roundtrip(r, **env):
+def real_roundtrip(r, user=False, **env):
     out = r.path("out")
-    p = real_start(r, 30, out, **env)
+    open(out, "w").close()
+    if user:
+        os.chown(out, NOBODY, NOBODY)
+    p = real_start(r, 30, out, user=user, **env)
     r.wait_lines(out, 4)
     img = r.path("img")
-    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid])
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid], user=user)
     check(rc == 0, f"cr_checkpoint exit {rc}")
     check(r.wait_exit(p, 5) == -signal.SIGKILL, "not killed by --kill")
     info = real_lines(r, "info", p.pid)
     check(info and f"target={p.pid}" in info[0] and "scope=3" in info[0] and "signal=9" in info[0] and
           f"dest={img}" in info[0], f"cr_get_checkpoint_info(): {info}")
     check(real_rc(r, p.pid) == 0, f"cr_checkpoint() returned {real_rc(r, p.pid)} at checkpoint time, expected 0")
-    rs = r.start([r.cr_restart, img])
+    rs = r.start([r.cr_restart] + (["--no-restore-pid"] if user else []) + [img], user=user)
     check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
-    check(real_rc(r, p.pid) == rs.pid, f"restarted cr_checkpoint() returned {real_rc(r, p.pid)}, expected {rs.pid}")
-    check(real_lines(r, "restart", p.pid) == [f"restart {p.pid} requester={rs.pid} src={img}"],
-          f"cr_get_restart_info(): {real_lines(r, 'restart', p.pid)}")
+    pid = p.pid
+    if user:
+        restarts = [l for l in read(r.real_log).splitlines() if l.startswith("restart ")]
+        check(restarts, f"the restarted copy's callback did not run: {read(r.real_log)}")
+        pid = int(restarts[0].split()[1])
+    check(real_rc(r, pid) == rs.pid, f"restarted cr_checkpoint() returned {real_rc(r, pid)}, expected {rs.pid}")
+    check(real_lines(r, "restart", pid) == [f"restart {pid} requester={rs.pid} src={img}"],
+          f"cr_get_restart_info(): {real_lines(r, 'restart', pid)}")
     check(read(out) == steps(30), f"output differs from an uninterrupted run: {read(out)[-60:]!r}")
+
+
+def case_real_nobody(r):
+    for f in (r.prog("real_counter"), os.path.join(r.tools, "libcr.so.0")):
+        path = f
+        while path != "/":
+            if not os.stat(path).st_mode & 0o001:
+                raise SystemExit(77)
+            path = os.path.dirname(path)
+    real_roundtrip(r, user=True)
 
 
 def case_real_roundtrip(r):
