@@ -155,8 +155,7 @@ def check_restarted(env, ref, ev_before, rc, out):
 def case_roundtrip_file(env):
     """The program's output goes to a file; the original is killed right after the
     checkpoint and the restarted copy must leave the file exactly as an uninterrupted run
-    does. (Used for uid 65534: there, a restart that reconnects a pipe to the outside
-    dies of SIGPIPE even for programs without libcr, a restorer issue.)"""
+    does."""
     ref = env.reference()
     out_path = os.path.join(env.dir, "out")
     with open(out_path, "wb") as out:
