@@ -22,7 +22,8 @@ int enter(bool try_only) {
     errno = CR_ENOINIT;
     return -1;
   }
-  if (self->level) return 0;  // inside a callback: returns at once (BLCR)
+  // Inside a callback (or a hook, which runs during the checkpoint too): at once (BLCR).
+  if (self->level || self->in_part) return 0;
   if (self->cs_depth > 0) {
     ++self->cs_depth;
     return 0;
@@ -63,7 +64,7 @@ int cr_leave_cs(cr_client_id_t) {
     errno = CR_ENOINIT;
     return -1;
   }
-  if (self->level) return 0;
+  if (self->level || self->in_part) return 0;
   if (self->cs_depth <= 0) {
     static const char kMsg[] = "STATE ERROR. Probably an excess call to cr_leave_cs()\n";
     ssize_t ignored = write(2, kMsg, sizeof kMsg - 1);

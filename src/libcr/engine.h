@@ -101,6 +101,7 @@ struct ThreadState {
   bool deferred_coordinate;   // the whole checkpoint waits for it (this thread got it)
   bool callback_thread;       // libcr's thread for CR_THREAD_CONTEXT callbacks
   int active;                 // > 0 while this thread runs its callbacks
+  int in_part;                // > 0 during its whole part (callbacks, hook, hold barrier)
   Level* level;               // innermost running callback, null outside callbacks
   int value;                  // what cr_checkpoint() returns in this round
   // Rounds (checkpoint numbers) this thread was signalled in, arrived at the barrier in

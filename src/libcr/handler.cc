@@ -329,10 +329,12 @@ void* callback_thread_main(void*) {
   for (;;) {
     while (load(&g.phase1_round) == seen) futex_wait(&g.phase1_round, seen, -1);
     int round = seen = load(&g.phase1_round);
+    self->in_part = 1;  // its hooks may call cr_enter_cs() too
     wait_cs_drain();
     // Phase 1; the innermost cr_checkpoint() starts phase 2 and concludes (arrive()).
     int value = run_callbacks(self, &g.thread_callbacks);
     run_hook(value, kHookThread);
+    self->in_part = 0;
     finish(self, round);
   }
   return nullptr;
@@ -457,6 +459,7 @@ void hold_barrier(ThreadState* self, int round, int value) {
 
 void participate(ThreadState* self) {
   int round = load(&g.round);
+  ++self->in_part;
   wait_cs_drain();
   int value;
   HookKind kind;
@@ -472,6 +475,7 @@ void participate(ThreadState* self) {
   bump_event();
   hold_barrier(self, round, value);
   self->tid = sys_gettid();
+  --self->in_part;
   if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
 }
 
@@ -496,6 +500,7 @@ void finish(ThreadState* self, int round) {
 void coordinate(ThreadState* self) {
   // Without thread-context callbacks: phase 2 at once, from the handling thread.
   int round = load(&g.round);
+  if (self) ++self->in_part;
   send_phase2_signals(self, round);
   int value;
   HookKind kind;
@@ -509,6 +514,7 @@ void coordinate(ThreadState* self) {
     kind = kHookNone;
   }
   run_hook(value, kind);
+  if (self) --self->in_part;
   finish(self, round);
 }
 
