@@ -86,7 +86,10 @@ int cr_leave_cs(cr_client_id_t) {
     coordinate(self);
   } else if (self->deferred) {
     self->deferred = false;
-    participate(self);
+    // Unless the checkpoint went on without this thread (the dumper answered first).
+    if (__atomic_load_n(&g.busy, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&self->signaled_round, __ATOMIC_ACQUIRE) == __atomic_load_n(&g.round, __ATOMIC_ACQUIRE))
+      participate(self);
   }
   return 0;
 }
