@@ -20,6 +20,10 @@ Cases (--case):
   omit_alone      OMIT and nothing else: exit 3 (ESRCH), process runs on, saw -CR_EOMITTED
   omit_tree       the child omits itself: the parent is checkpointed (--kill) and
                   restarts without it while the child runs on with its pid
+  dump_failure    the image cannot be written (/dev/full): exit 28, the process saw
+                  -ENOSPC and runs on (no --kill after a failure)
+  mixed_tree      a cooperating parent and a child without libcr: --kill, restart -S;
+                  the parent gets Result/Done then the signal, the child is plain
   never_ready     no Ready: cr_checkpoint -t 2 gives up (exit 110), process runs on
   out_fd          a process holding the image's own open file (self-checkpoint with -F):
                   that descriptor is left out (closed after the restart), others restored
@@ -102,6 +106,13 @@ def children_of(pid):
     return out
 
 
+def reap(pid):
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 class Runner:
     def __init__(self, args):
         self.tools, self.bin = args.tools, args.bin
@@ -123,7 +134,7 @@ class Runner:
     def env(self, **extra):
         e = dict(os.environ)
         for k in list(e):
-            if k.startswith("FAKECR_") or k in ("COOP_HANDLE_FD", "PLAIN_RT_HANDLER", "CHILD_DECISION"):
+            if k.startswith(("FAKECR_", "REAL_", "CHILD_")) or k in ("COOP_HANDLE_FD", "PLAIN_RT_HANDLER", "IGNORE_USR1"):
                 del e[k]
         e["FAKECR_LOG"] = self.log
         e.update({k: str(v) for k, v in extra.items()})
@@ -329,6 +340,42 @@ def case_omit_tree(r):
     check(r.wait_exit(rs) == 0, f"cr_restart exit {rs.returncode}")
     check(read(out) == "parent started a child\n" + steps(30), f"output differs: {read(out)!r}")
     check(state_of(child[0]) not in (None, "Z"), "the omitted child did not run on through the restart")
+
+
+def case_dump_failure(r):
+    out = r.path("out")
+    p = r.start([r.prog("coop_counter"), 30, 100], out=out)
+    r.wait_lines(out, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", "/dev/full", p.pid])
+    check(rc == 28, f"checkpoint to /dev/full: exit {rc}, expected 28 (ENOSPC)")
+    check(r.result_of(p.pid) == -28, f"process saw {r.result_of(p.pid)}, expected -ENOSPC")
+    check(r.wait_exit(p) == 5, "the process did not run on after the failed dump (no --kill after a failure)")
+    check(read(out) == steps(30), "output differs from an uninterrupted run")
+
+
+def case_mixed_tree(r):
+    out, child_out = r.path("out"), r.path("child-out")
+    p = r.start([r.prog("coop_tree"), 30, 100], out=out, CHILD_EXEC=r.prog("coop_counter_plain"), CHILD_OUT=child_out,
+                FAKECR_USR1=1, IGNORE_USR1=1)
+    r.wait_lines(out, 4)
+    r.wait_lines(child_out, 3)
+    child = children_of(p.pid)
+    check(len(child) == 1, f"expected one child, found {child}")
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--kill", "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint exit {rc}")
+    check(r.wait_exit(p, 5) == -signal.SIGKILL, "the cooperating parent was not killed")
+    r.wait_for("the transparent child to die", lambda: state_of(child[0]) in (None, "Z"), 5)
+    reap(child[0])  # re-parented to us (subreaper): its pid must be free for the restart
+    check(r.result_of(p.pid) == 0 and not r.log_lines("hello", child[0]), "only the parent cooperates")
+    open(r.log, "w").close()
+    rs = r.start([r.cr_restart, "-S", int(signal.SIGUSR1), img])
+    check(r.wait_exit(rs) == 0, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    r.wait_for("the child's output", lambda: read(child_out) == steps(30), 10)
+    check(read(out) == "parent started a child\n" + steps(30), f"parent output differs: {read(out)[-60:]!r}")
+    lines = read(r.log).splitlines()
+    check(lines[:3] == [f"result {p.pid} value={rs.pid} src={img}", f"done {p.pid}", f"usr1 {p.pid} after_done=1"],
+          f"restart order in the cooperating parent: {lines}")
 
 
 def case_never_ready(r):

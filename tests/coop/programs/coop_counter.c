@@ -1,7 +1,8 @@
 /* Prints "step N" lines (one every INTERVAL ms, N from 0 to STEPS-1) and exits with
  * status 5. With COOP_HANDLE_FD=N it first puts the read end of a pipe whose write end
  * is closed at descriptor N (a stand-in for a request handle) and, at the end, reports
- * what reading it gives. With PLAIN_RT_HANDLER it catches signal 64 and reports it. */
+ * what reading it gives. With PLAIN_RT_HANDLER it catches signal 64 and reports it; with
+ * IGNORE_USR1 it ignores SIGUSR1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     close(p[1]);
   }
   if (getenv("PLAIN_RT_HANDLER")) signal(64, on_rt);
+  if (getenv("IGNORE_USR1")) signal(SIGUSR1, SIG_IGN);
   setvbuf(stdout, NULL, _IONBF, 0);
   for (int i = 0; i < steps; ++i) {
     printf("step %d\n", i);

@@ -1,7 +1,10 @@
 /* A parent and one child. The child takes FAKECR_DECISION from CHILD_DECISION (so that
  * it can omit itself while the parent does not) and sleeps for 2*STEPS*INTERVAL ms; the
- * parent prints "step N" lines like coop_counter and exits 0 without waiting for it. */
+ * parent prints "step N" lines like coop_counter and exits 0 without waiting for it.
+ * With CHILD_EXEC the child execs that program instead (STEPS INTERVAL as arguments,
+ * stdout to CHILD_OUT). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -20,6 +23,14 @@ int main(int argc, char** argv) {
   pid_t child = fork();
   if (child < 0) return 90;
   if (child == 0) {
+    const char* exe = getenv("CHILD_EXEC");  /* a program without libcr, output to CHILD_OUT */
+    if (exe) {
+      int out = open(getenv("CHILD_OUT"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (out < 0 || dup2(out, 1) != 1) _exit(91);
+      close(out);
+      execl(exe, exe, argv[1], argv[2], (char*)NULL);
+      _exit(127);
+    }
     const char* d = getenv("CHILD_DECISION");
     if (d) setenv("FAKECR_DECISION", d, 1);
     for (int i = 0; i < 2 * steps; ++i) sleep_ms(interval);
