@@ -125,6 +125,7 @@ struct Process {
 
   SpinLock table_lock;                  // CR_THREAD_CONTEXT entries
   CallbackTable thread_callbacks;
+  SpinLock start_lock;                  // starting the callback thread
   int callback_thread_started = 0;
   ThreadState* callback_thread = nullptr;
 

@@ -520,8 +520,7 @@ void coordinate(ThreadState* self) {
 
 int start_callback_thread() {
   SignalBlock block(false);
-  static SpinLock start_lock;
-  start_lock.lock();
+  g.start_lock.lock();
   int err = 0;
   if (!__atomic_load_n(&g.callback_thread_started, __ATOMIC_ACQUIRE)) {
     sigset_t all, old;
@@ -545,7 +544,7 @@ int start_callback_thread() {
       while (!__atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE)) syscall(SYS_sched_yield);
     }
   }
-  start_lock.unlock();
+  g.start_lock.unlock();
   return err;
 }
 

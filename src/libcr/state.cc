@@ -103,6 +103,7 @@ void reset_after_fork() {
   g.threads = nullptr;
   g.table_lock.word = 0;
   g.thread_callbacks.reset();
+  g.start_lock.word = 0;
   g.callback_thread_started = 0;
   g.callback_thread = nullptr;
   g.hold_init = CR_HOLD_BOTH;
