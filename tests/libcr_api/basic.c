@@ -7,6 +7,7 @@
 #include <libcr.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -224,6 +225,39 @@ static void check_foreign_descriptors(void) {
   close(p[1]);
 }
 
+/* cr_wait_checkpoint on a descriptor beyond FD_SETSIZE (select() cannot take it): the
+   same results, remaining time written back. */
+static void check_wait_high_fd(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2048 && rl.rlim_max >= 2048) {
+    rl.rlim_cur = 2048;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  int p[2];
+  CHECK(pipe(p) == 0);
+  if (dup2(p[0], 2000) != 2000) {
+    printf("basic.c: SKIP wait on fd 2000 (RLIMIT_NOFILE)\n");
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  cr_checkpoint_handle_t h = 2000;
+  struct timeval tv = {0, 20000};
+  CHECK_EQ_INT(cr_wait_checkpoint(&h, &tv), 0);
+  CHECK(tv.tv_sec == 0 && tv.tv_usec == 0);
+  CHECK(write(p[1], "x", 1) == 1);
+  tv.tv_sec = 5;
+  tv.tv_usec = 0;
+  CHECK_EQ_INT(cr_wait_checkpoint(&h, &tv), 1);
+  long long left = tv.tv_sec * 1000000LL + tv.tv_usec;
+  CHECK(left > 4000000LL && left <= 5000000LL);
+  close(2000);
+  CHECK_FAILS(cr_wait_checkpoint(&h, &tv), -1, EBADF);
+  close(p[0]);
+  close(p[1]);
+}
+
 static void check_restart_requests(void) {
   int fd = open("/dev/null", O_RDONLY);
   cr_restart_args_t r;
@@ -246,6 +280,7 @@ int main(int argc, char **argv) {
   check_init_args();
   check_request_errors(dir);
   check_foreign_descriptors();
+  check_wait_high_fd();
   check_restart_requests();
   return check_done("basic.c");
 }
