@@ -4,11 +4,17 @@
  * its memory) and exits 7. A thread-context callback and two signal-context callbacks
  * append what they see to EVENTS_FILE (O_APPEND, so a restarted copy adds to it).
  * CONTEXT_PATH is unused (kept for the command line's shape).
- * MODE: ready | temp | perm | omit | cs (lines 3..12 inside a critical section). */
+ * MODE: ready | temp | perm | omit | cs (lines 3..12 inside a critical section) |
+ * forward (a child process that only sleeps is added to the checkpoint with
+ * cr_forward_checkpoint(CR_SCOPE_PROC, child) from the thread-context callback; at the
+ * end the program kills and reaps it, and exits 8 if it cannot). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <libcr.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,7 @@
 static int events = -1;
 static const char *mode;
 static volatile int cur = -1;
+static pid_t child = -1;
 
 static void ev(const char *fmt, long a) {
   char buf[160];
@@ -62,6 +69,7 @@ static int thread_cb(void *arg) {
   (void)arg;
   const struct cr_checkpoint_info *info = cr_get_checkpoint_info();
   ev("T before at=%ld\n", cur);
+  if (child > 0) ev("T forward %ld\n", cr_forward_checkpoint(CR_SCOPE_PROC, child) == 0 ? 0 : errno);
   if (!info) ev("T no info\n", 0);
   else {
     char buf[256];
@@ -112,6 +120,13 @@ int main(int argc, char **argv) {
   int lines = atoi(argv[4]);
   events = open(argv[2], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (events < 0) return 3;
+  if (!strcmp(mode, "forward")) {
+    child = fork();
+    if (child == 0) {
+      for (;;) pause();
+    }
+    if (child < 0) return 9;
+  }
   if (cr_init() != 0) return 4;
   if (cr_register_callback(thread_cb, NULL, CR_THREAD_CONTEXT) < 0) return 5;
   if (cr_register_callback(signal_cb, (void *)0, CR_SIGNAL_CONTEXT) < 0) return 5;
@@ -141,5 +156,10 @@ int main(int argc, char **argv) {
     }
   }
   printf("sum=%lu\n", sum);
+  if (child > 0) {
+    int status;
+    if (kill(child, SIGTERM) != 0 || waitpid(child, &status, 0) != child) return 8;
+    ev("child reaped\n", 0);
+  }
   return 7;
 }

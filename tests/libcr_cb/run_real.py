@@ -4,7 +4,7 @@ checkpointed by cr_checkpoint and restarted by cr_restart.
 
     run_real.py --tools DIR --app PATH --case NAME [--as-nobody]
 
-Cases: roundtrip, twice, temp, perm, omit, cs. A restarted program is judged by its output
+Cases: roundtrip, roundtrip_file, twice, forward, temp, perm, omit, cs. A restarted program is judged by its output
 (a suffix of an uninterrupted run's, ending with the same checksum) and exit status;
 callbacks by the events real_app appends to a file. Standard library only (runs under
 /usr/bin/python3 as uid 65534 too).
@@ -82,9 +82,9 @@ class Env:
             if line == "line %d\n" % wait_line:
                 return p, seen
 
-    def checkpoint(self, pid, ctx=None):
-        r = subprocess.run(self.prefix + [os.path.join(self.tools, "cr_checkpoint"), "-f", ctx or self.ctx,
-                                          str(pid)], timeout=60)
+    def checkpoint(self, pid, ctx=None, extra=()):
+        r = subprocess.run(self.prefix + [os.path.join(self.tools, "cr_checkpoint"), "-f", ctx or self.ctx]
+                           + list(extra) + [str(pid)], timeout=60)
         return r.returncode
 
     def restart(self, ctx=None):
@@ -219,6 +219,24 @@ def case_twice(env):
     del ev1
 
 
+def case_forward(env):
+    """cr_checkpoint --pid of the program: its thread-context callback forwards the
+    checkpoint to its child, so the image holds both and the restarted program can still
+    kill and reap its child."""
+    ref = env.reference()
+    p, seen = env.start("forward")
+    check(env.checkpoint(p.pid, extra=["--pid"]) == 0, "cr_checkpoint failed")
+    ev = env.event_lines()
+    check("T forward 0" in ev, "cr_forward_checkpoint() failed: %r" % ev)
+    rc, out = finish(p, seen)
+    check(rc == EXIT and out == ref, "the checkpointed program did not run on as the uninterrupted run")
+    check_checkpoint_events(ev, "continue")
+    ev = env.event_lines()
+    check("child reaped" in ev, "the original did not reap its child")
+    check_restart(env, ref, ev)
+    check("child reaped" in env.event_lines()[len(ev):], "the restarted program has no restored child")
+
+
 def case_failure(env, mode, want_exit, result):
     ref = env.reference()
     p, seen = env.start(mode)
@@ -274,6 +292,8 @@ def main():
             case_failure(env, "perm", 51, "")
         elif args.case == "omit":
             case_failure(env, "omit", 3, "failed -2358")
+        elif args.case == "forward":
+            case_forward(env)
         elif args.case == "twice":
             case_twice(env)
         elif args.case == "cs":
