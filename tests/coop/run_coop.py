@@ -31,6 +31,8 @@ Cases (--case):
                   Result == cr_restart's pid with the image's path, answers Done before
                   the signal arrives; a request handle comes back holding CR_ERESTARTED
   continue_signal cr_checkpoint -S SIGUSR1 without --kill: Result 0, Done, then the signal
+  early_stop      --early-stop: stopped right after the image, before Result; after
+                  SIGCONT it sees Result 0 and runs on
   stopped         a stopped cooperating process runs its callbacks and is stopped again
   transparent     a program without libcr (but catching signal 64) is checkpointed
                   and restarted as before: no signal 64, output as an uninterrupted run
@@ -466,6 +468,24 @@ def case_continue_signal(r):
           f"expected Result 0, Done, then SIGUSR1: {lines}")
     check(r.wait_exit(p) == 5, "the process did not run on")
     check(read(out) == steps(30), "output differs from an uninterrupted run")
+
+
+def case_early_stop(r):
+    out = r.path("out")
+    p = r.start([r.prog("coop_counter"), 30, 100], out=out)
+    r.wait_lines(out, 3)
+    rc, _, err, took = r.run([r.cr_checkpoint, "--early-stop", "-f", r.path("img"), p.pid])
+    check(rc == 0, f"cr_checkpoint --early-stop exit {rc}")
+    check(took < 5, f"took {took:.1f} s: a process stopped early cannot answer Done, nothing must wait for it")
+    r.wait_for("the early stop", lambda: state_of(p.pid) == "T", 3)
+    time.sleep(0.3)
+    check(state_of(p.pid) == "T" and not r.log_lines("result", p.pid), "it ran on before SIGCONT")
+    hello = r.log_lines("hello", p.pid)
+    check(hello and "signal=-19" in hello[0], f"the request's signal should be -SIGSTOP: {hello}")
+    os.kill(p.pid, signal.SIGCONT)
+    r.wait_log(f"done {p.pid}", 5)
+    check(r.result_of(p.pid) == 0, "Result 0 not seen after SIGCONT")
+    check(r.wait_exit(p) == 5 and read(out) == steps(30), "the process did not run on")
 
 
 def case_stopped(r):
