@@ -234,7 +234,10 @@ void Cooperation::drop(CoopProcess& p, const char* why) {
   p.gone = true;
   p.conn.reset();
   // Exited, or exec()ed / closed its channel during its callbacks: dropped from the
-  // checkpoint (BLCR: "process dropped from the request").
+  // checkpoint (BLCR: "process dropped from the request"). A process that is exiting
+  // closes its channel just before its pidfd becomes readable: give it a moment.
+  pollfd exited{p.pidfd.get(), POLLIN, 0};
+  if (poll(&exited, 1, 200) == 1) return;
   if (::kill(p.pid, 0) == 0 && state_of(p.pid) != 'Z') {
     excluded_.insert(p.pid);
     warn(format("process %d %s during its checkpoint callbacks; it is left out of the checkpoint", p.pid, why));

@@ -24,6 +24,8 @@ Cases (--case):
                   -ENOSPC and runs on (no --kill after a failure)
   mixed_tree      a cooperating parent and a child without libcr: --kill, restart -S;
                   the parent gets Result/Done then the signal, the child is plain
+  exit_in_callback a process exits in its callbacks: dropped (its parent is checkpointed;
+                  alone: exit 3)
   never_ready     no Ready: cr_checkpoint -t 2 gives up (exit 110), process runs on
   out_fd          a process holding the image's own open file (self-checkpoint with -F):
                   that descriptor is left out (closed after the restart), others restored
@@ -378,6 +380,26 @@ def case_mixed_tree(r):
     lines = read(r.log).splitlines()
     check(lines[:3] == [f"result {p.pid} value={rs.pid} src={img}", f"done {p.pid}", f"usr1 {p.pid} after_done=1"],
           f"restart order in the cooperating parent: {lines}")
+
+
+def case_exit_in_callback(r):
+    out = r.path("out")
+    p = r.start([r.prog("coop_tree"), 40, 100], out=out, CHILD_DECISION="exit")
+    r.wait_lines(out, 3)
+    child = children_of(p.pid)
+    check(len(child) == 1, f"expected one child, found {child}")
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", img, p.pid])
+    check(rc == 0, f"cr_checkpoint exit {rc}: the parent must be checkpointed without the child that exited")
+    check(r.result_of(p.pid) == 0, "the parent did not get Result 0")
+    check(not r.log_lines("result", child[0]), "the child that exited got a Result")
+    check(r.wait_exit(p) == 0 and read(out) == "parent started a child\n" + steps(40), "the parent did not run on")
+    out2 = r.path("out2")
+    q = r.start([r.prog("coop_counter"), 30, 100], out=out2, FAKECR_DECISION="exit")
+    r.wait_lines(out2, 3)
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img2"), q.pid])
+    check(rc == 3, f"alone: exit {rc}, expected 3 (ESRCH: nothing left to checkpoint)")
+    check(r.wait_exit(q, 5) == 7, f"the process ended with {q.returncode}, expected its own _exit(7)")
 
 
 def case_never_ready(r):

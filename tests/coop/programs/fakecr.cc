@@ -4,8 +4,9 @@
 // starts with libcr.so and CR_SIGNUM caught).
 //
 // Behaviour, from the environment at signal time:
-//   FAKECR_DECISION  ready (default) | temp | temp:CODE | perm | perm:CODE | omit | never
-//                    (never: no Ready is sent; the handler still waits for a Result)
+//   FAKECR_DECISION  ready (default) | temp | temp:CODE | perm | perm:CODE | omit | never | exit
+//                    (never: no Ready is sent; the handler still waits for a Result;
+//                    exit: _exit(7) instead of Ready)
 //   FAKECR_DELAY_MS  sleep this long in the "callbacks" before Ready
 //   FAKECR_RESTART_DELAY_MS  after a restart's Result, sleep this long before Done
 //   FAKECR_HANDLES   comma-separated descriptor numbers reported as request handles
@@ -147,6 +148,7 @@ void handler(int, siginfo_t* info, void*) {
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
   }
+  if (const char* d = getenv("FAKECR_DECISION"); d && !strcmp(d, "exit")) _exit(7);  // dies in its callbacks
   uint32_t decision = decision_from_env();
   if (decision != 0xFFFFFFFF) {
     proto::Ready r{};
