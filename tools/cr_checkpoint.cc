@@ -16,11 +16,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/fd.h"
 #include "checkpoint/checkpointer.h"
+#include "image_dir.h"
 #include "libcr/protocol.h"
 #include "sys/io.h"
 #include "tool_common.h"
@@ -32,7 +35,7 @@ namespace {
 volatile sig_atomic_t g_timed_out = 0;
 void on_alarm(int) { g_timed_out = 1; }
 
-enum class Dest { Cwd, File, Fd };
+enum class Dest { Cwd, File, Fd, Dir };
 enum class Mode { Atomic, Backup, Clobber, NoClobber };
 enum class Kmsg { None, Error, Warning };  // --kmsg-none / -error / -warning
 
@@ -44,6 +47,7 @@ struct Options {
   Dest dest = Dest::Cwd;
   int dest_count = 0;
   std::string file;
+  std::string dir;  // -d: one image per process in it
   int fd = -1;
   Mode mode = Mode::Atomic;
   std::string backup_name;
@@ -94,6 +98,7 @@ void usage(FILE* out) {
           "  -c, --cwd             write context.ID in the current directory (default)\n"
           "  -f, --file FILE       write FILE\n"
           "  -F, --fd FD           write to the open descriptor FD (a pipe works)\n"
+          "  -d, --dir DIR         write one image per process, DIR/context.PID (cr_restart -d DIR reads them)\n"
           "  --atomic              write a temporary file, rename it over FILE on success (default)\n"
           "  --backup[=NAME]       atomic; an existing FILE is first renamed to NAME or FILE.~N~\n"
           "  --clobber             write FILE in place (a failure loses the old file)\n"
@@ -216,7 +221,7 @@ int parse(int argc, char** argv, Options& o) {
       case 'F':
         if (!parse_int(optarg, 0, INT32_MAX, v)) { say("--fd '%s' is not a descriptor number", optarg); return kExitUsage; }
         o.dest = Dest::Fd; o.fd = static_cast<int>(v); ++o.dest_count; break;
-      case 'd': if (!o.quiet) say("-d flag not yet implemented"); return EINVAL;
+      case 'd': o.dest = Dest::Dir; o.dir = optarg; ++o.dest_count; break;
       case kAtomic: o.mode = Mode::Atomic; break;
       case kBackup: o.mode = Mode::Backup; o.backup_name = optarg ? optarg : ""; break;
       case kClobber: o.mode = Mode::Clobber; break;
@@ -386,6 +391,49 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog& log) {
   return copt;
 }
 
+// -d DIR: the engine writes one stream into a pipe; a second thread splits it into
+// DIR/context.PID files (tools/image_dir.h), renamed into place once all are written.
+Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& progress) {
+  struct stat st {};
+  if (stat(o.dir.c_str(), &st) != 0) return Error::os(format("cannot use the directory %s", o.dir.c_str()));
+  if (!S_ISDIR(st.st_mode)) return Error::os(format("%s is not a directory", o.dir.c_str()), ENOTDIR);
+  if (o.mode == Mode::NoClobber)
+    for (pid_t pid : scope_members(o.scope, o.pid)) {
+      std::string path = format("%s/context.%d", o.dir.c_str(), pid);
+      if (access(path.c_str(), F_OK) == 0) return Error::os(format("%s exists (--noclobber)", path.c_str()), EEXIST);
+    }
+  char real[PATH_MAX];
+  if (realpath(o.dir.c_str(), real)) copt.dest = strcmp(real, "/") == 0 ? "/." : std::string(real) + "/.";
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) return Error::os("pipe2");
+  Fd read_end(ends[0]), write_end(ends[1]);
+  signal(SIGPIPE, SIG_IGN);  // a failed split closes its end: the engine gets EPIPE
+  std::optional<Result<std::vector<pid_t>>> split;
+  std::thread splitter([&] {
+    split.emplace(split_image(read_end.get(), o.dir, o.sync));
+    read_end.reset();
+  });
+  copt.out_fd = write_end.get();
+  auto stats = checkpoint_process(copt);
+  write_end.reset();  // EOF for the splitter, whatever the engine wrote
+  splitter.join();
+  progress.finish();
+  if (!stats) {
+    if (*split) discard_split(o.dir, **split);
+    return stats.error();
+  }
+  if (!*split) return split->error().context(format("writing the images in %s", o.dir.c_str()));
+  CR_TRY(commit_split(o.dir, **split, o.mode == Mode::NoClobber, o.mode == Mode::Backup));
+  if (o.sync) {
+    Fd d(open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.valid()) fsync(d.get());
+  }
+  if (o.verbose)
+    fprintf(stderr, "cr_checkpoint: wrote %zu images in %s: %llu bytes, %llu pages\n", (*split)->size(), o.dir.c_str(),
+            (unsigned long long)stats->image_bytes, (unsigned long long)stats->pages);
+  return 0;
+}
+
 Result<int> run(const Options& o, CheckpointLog& log) {
   start_time_limit(o.timeout);
   ProgressLine progress("cr_checkpoint", "written");
@@ -406,6 +454,8 @@ Result<int> run(const Options& o, CheckpointLog& log) {
     if (o.verbose) fprintf(stderr, "cr_checkpoint: %llu bytes, %llu pages\n", (unsigned long long)stats.image_bytes, (unsigned long long)stats.pages);
     return 0;
   }
+
+  if (o.dest == Dest::Dir) return run_dir(o, copt, progress);
 
   std::string path = o.dest == Dest::File ? o.file : format("context.%d", o.pid);
   copt.dest = path_dest(path);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,9 +15,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "base/fd.h"
+#include "image_dir.h"
 #include "restore/restorer.h"
 #include "tool_common.h"
 
@@ -101,6 +105,7 @@ void usage(FILE* out) {
           "restored process, forwards signals to it, and exits with its exit status.\n\n"
           "  -f, --file FILE         read the image from FILE\n"
           "  -F, --fd FD             read the image from descriptor FD (a pipe works)\n"
+          "  -d, --dir DIR           read the images DIR/context.PID written by cr_checkpoint -d DIR\n"
           "  --no-restore-pid        give the process a new pid (restoring the original one needs\n"
           "                          CAP_CHECKPOINT_RESTORE)\n"
           "  --restore-pid           restore the original pid (default)\n"
@@ -289,7 +294,6 @@ int main(int argc, char** argv) {
   g_options = &o;
   int early = parse(argc, argv, o);
   if (early >= 0) return early;
-  if (!o.dir.empty()) return fail(EINVAL, kHookArgs, "-d flag not yet implemented");
 
   // The descriptors we were started with, before we open anything of our own.
   std::vector<int> inherited;
@@ -305,6 +309,10 @@ int main(int argc, char** argv) {
 
   // An image that cannot be read is an argument error (BLCR's HOOK_FAIL_ARGS).
   Fd owned;
+  Fd joined_write;
+  std::thread joiner;
+  std::optional<Result<void>> joined;
+  std::string source_path;
   int in = o.fd;
   std::string name = format("fd %d", o.fd);
   if (!o.file.empty()) {
@@ -318,6 +326,27 @@ int main(int argc, char** argv) {
     }
     in = owned.get();
     name = o.file;
+  } else if (!o.dir.empty()) {
+    // -d DIR: DIR/context.PID files, joined back into one stream by a second thread.
+    struct stat st {};
+    if (stat(o.dir.c_str(), &st) != 0) {
+      int e = errno;
+      return fail(e & 0xff, kHookArgs, "cannot use the directory %s: %s", o.dir.c_str(), strerror(e));
+    }
+    if (!S_ISDIR(st.st_mode)) return fail(ENOTDIR, kHookArgs, "%s is not a directory", o.dir.c_str());
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) return fail(errno & 0xff, kHookTemp, "pipe2: %s", strerror(errno));
+    owned = Fd(ends[0]);
+    joined_write = Fd(ends[1]);
+    signal(SIGPIPE, SIG_IGN);  // the restore may stop reading early: the joiner gets EPIPE
+    joiner = std::thread([&] {
+      joined.emplace(join_image(o.dir, joined_write.get()));
+      joined_write.reset();
+    });
+    in = owned.get();
+    name = o.dir;
+    char real[PATH_MAX];
+    if (realpath(o.dir.c_str(), real)) source_path = strcmp(real, "/") == 0 ? "/." : std::string(real) + "/.";
   } else if (fcntl(in, F_GETFD) < 0) {
     return fail(EBADF, kHookArgs, "--fd %d is not an open descriptor", in);
   } else {
@@ -328,6 +357,7 @@ int main(int argc, char** argv) {
   RestoreOptions ropt;
   ropt.in_fd = in;
   ropt.image_name = name;
+  ropt.source_path = source_path;
   ropt.restore_pid = o.restore_pid;
   ropt.restore_pgid = o.restore_pgid;
   ropt.restore_sid = o.restore_sid;
@@ -339,6 +369,17 @@ int main(int argc, char** argv) {
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   auto pid = restore_process(ropt);
   progress.finish();
+  if (joiner.joinable()) {
+    owned.reset();  // a joiner still writing gets EPIPE
+    joiner.join();
+    signal(SIGPIPE, SIG_DFL);
+    if (!pid && joined && !*joined) {
+      // The files are the problem, not the stream the restore saw end early.
+      const Error& e = (*joined).error();
+      return fail(exit_code_for(e), e.kind() == ErrorKind::Os ? kHookArgs : hook_for_errno(e.error_number()),
+                  "restart failed: %s", e.message().c_str());
+    }
+  }
   if (!pid) {
     const Error& e = pid.error();
     return fail(exit_code_for(e), hook_for_errno(e.error_number()), "restart failed: %s", e.message().c_str());
