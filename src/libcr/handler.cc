@@ -184,10 +184,10 @@ void abandon_late_participants(int round) {
 // The handling thread at the barrier: everyone arrived -> Ready -> Result. With
 // send_ready false the dumper has answered already; only its Result is read.
 int conclude(int round, bool send_ready = true) {
-  if (send_ready && !wait_or_answer([&] { return all_participants(round, &ThreadState::arrived_round); }))
+  if (send_ready && (!wait_or_answer([&] { return all_participants(round, &ThreadState::arrived_round); }) ||
+                     answered_early()))
     send_ready = false;
   int value = -EIO;
-  bool ok = true;
   if (send_ready) {
     proto::Ready ready;
     memset(&ready, 0, sizeof ready);
@@ -196,17 +196,16 @@ int conclude(int round, bool send_ready = true) {
     ready.decision = __atomic_load_n(&g.decision, __ATOMIC_ACQUIRE);
     int n = handles_in_flight(ready.handles, proto::kMaxHandles);
     ready.handle_count = n > 0 ? static_cast<uint32_t>(n) : 0;
-    ok = channel_send(g.channel, &ready, sizeof ready);
+    // A failure (the dumper gone) still leaves its last packets to read below.
+    channel_send(g.channel, &ready, sizeof ready);
   }
-  if (ok) {
-    // Blocks until the dumper has written the image (or decided otherwise). A restarted
-    // process resumes inside this recv() with the restorer's Result.
-    int got = channel_recv(g.channel, &g.result, sizeof g.result);
-    if (got >= static_cast<int>(offsetof(proto::Result, src)) && g.result.magic == proto::kMagic &&
-        g.result.type == proto::kResult) {
-      value = g.result.value;
-      g.result.src[proto::kPathMax - 1] = '\0';
-    }
+  // Blocks until the dumper has written the image (or decided otherwise). A restarted
+  // process resumes inside this recv() with the restorer's Result.
+  int got = channel_recv(g.channel, &g.result, sizeof g.result);
+  if (got >= static_cast<int>(offsetof(proto::Result, src)) && g.result.magic == proto::kMagic &&
+      g.result.type == proto::kResult) {
+    value = g.result.value;
+    g.result.src[proto::kPathMax - 1] = '\0';
   }
   abandon_late_participants(round);
   g.result_value = value;
@@ -422,7 +421,9 @@ int arrive(ThreadState* self, uint32_t flags) {
     if (self->callback_thread) {
       // Every thread-context callback reached cr_checkpoint(): phase 2, unless phase 1
       // already decided against the checkpoint.
-      if (__atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0) send_phase2_signals(self, round);
+      // Nor when the dumper has given up meanwhile (its time limit).
+      if (__atomic_load_n(&g.decision, __ATOMIC_ACQUIRE) == 0 && !answered_early())
+        send_phase2_signals(self, round);
     }
     value = conclude(round);
   } else {

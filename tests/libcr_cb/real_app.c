@@ -7,7 +7,8 @@
  * MODE: ready | temp | perm | omit | cs (lines 3..12 inside a critical section) |
  * forward (a child process that only sleeps is added to the checkpoint with
  * cr_forward_checkpoint(CR_SCOPE_PROC, child) from the thread-context callback; at the
- * end the program kills and reaps it, and exits 8 if it cannot). */
+ * end the program kills and reaps it, and exits 8 if it cannot) | slow (the thread-context
+ * callback sleeps 2 s before its cr_checkpoint()). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <libcr.h>
@@ -70,6 +71,7 @@ static int thread_cb(void *arg) {
   const struct cr_checkpoint_info *info = cr_get_checkpoint_info();
   ev("T before at=%ld\n", cur);
   if (child > 0) ev("T forward %ld\n", cr_forward_checkpoint(CR_SCOPE_PROC, child) == 0 ? 0 : errno);
+  if (!strcmp(mode, "slow")) sleep(2);
   if (!info) ev("T no info\n", 0);
   else {
     char buf[256];

@@ -4,7 +4,7 @@ checkpointed by cr_checkpoint and restarted by cr_restart.
 
     run_real.py --tools DIR --app PATH --case NAME [--as-nobody]
 
-Cases: roundtrip, roundtrip_file, twice, forward, temp, perm, omit, cs. A restarted program is judged by its output
+Cases: roundtrip, roundtrip_file, twice, forward, slow, temp, perm, omit, cs. A restarted program is judged by its output
 (a suffix of an uninterrupted run's, ending with the same checksum) and exit status;
 callbacks by the events real_app appends to a file. Standard library only (runs under
 /usr/bin/python3 as uid 65534 too).
@@ -237,6 +237,26 @@ def case_forward(env):
     check("child reaped" in env.event_lines()[len(ev):], "the restarted program has no restored child")
 
 
+def case_slow(env):
+    """cr_checkpoint --time 1 while the thread-context callback takes 2 s: the dumper
+    gives up (exit ETIMEDOUT), the program runs on unchanged, the slow callback's
+    cr_checkpoint() returns -ETIMEDOUT and no signal-context callback starts."""
+    global LINES
+    LINES = 150
+    ref = env.reference()
+    p, seen = env.start("slow")
+    t0 = time.monotonic()
+    r = subprocess.run(env.prefix + [os.path.join(env.tools, "cr_checkpoint"), "-t", "1", "-f", env.ctx,
+                                     str(p.pid)], timeout=60)
+    check(r.returncode == 110, "cr_checkpoint exited %s, want 110 (ETIMEDOUT)" % r.returncode)
+    check(time.monotonic() - t0 < 2.5, "cr_checkpoint did not give up after 1 s")
+    rc, out = finish(p, seen)
+    check(rc == EXIT and out == ref, "the program did not run on as the uninterrupted run")
+    ev = env.event_lines()
+    index(ev, "T failed -110")
+    check(not any(l.startswith(("S0", "S1", "W")) for l in ev), "phase 2 ran after the dumper gave up: %r" % ev)
+
+
 def case_failure(env, mode, want_exit, result):
     ref = env.reference()
     p, seen = env.start(mode)
@@ -294,6 +314,8 @@ def main():
             case_failure(env, "omit", 3, "failed -2358")
         elif args.case == "forward":
             case_forward(env)
+        elif args.case == "slow":
+            case_slow(env)
         elif args.case == "twice":
             case_twice(env)
         elif args.case == "cs":
