@@ -362,9 +362,8 @@ int main(int argc, char** argv) {
   ropt.restore_pgid = o.restore_pgid;
   ropt.restore_sid = o.restore_sid;
   ropt.relocations = o.relocations;
-  // Without restart callbacks to wait for, the early signal and the late one are sent
-  // at the same point: when the restored processes are released.
-  ropt.after_signal = o.signal ? o.signal : o.early_signal;
+  ropt.after_signal = o.signal;
+  ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   auto pid = restore_process(ropt);

@@ -14,7 +14,16 @@ import clitest  # noqa: E402
 
 MAGIC = 0x43524C43
 ACCEPTED, FINISHED = 1, 2
-MSG = struct.Struct("<IIiI")  # magic, type, err, log_len
+HEAD = struct.Struct("<IIiI")  # magic, type, err, log_len (then, in newer versions, more fields)
+
+
+def message_size(data):
+    """sizeof(HandleMsg) as this build writes it: the second message's magic follows
+    the first one (a kAccepted, which carries no log)."""
+    for size in (16, 24, 32):
+        if len(data) >= size + 4 and struct.unpack_from("<I", data, size)[0] == MAGIC:
+            return size
+    return HEAD.size
 
 
 def read_all(fd):
@@ -29,11 +38,12 @@ def read_all(fd):
 def parse_messages(t, data, label):
     """[(type, err, log)] from the bytes written on the handle."""
     out, at = [], 0
+    size = message_size(data)
     while at < len(data):
-        if not t.check(len(data) - at >= MSG.size, f"{label}: {len(data) - at} stray bytes on the handle"):
+        if not t.check(len(data) - at >= size, f"{label}: {len(data) - at} stray bytes on the handle"):
             break
-        magic, typ, err, log_len = MSG.unpack_from(data, at)
-        at += MSG.size
+        magic, typ, err, log_len = HEAD.unpack_from(data, at)
+        at += size
         t.check(magic == MAGIC, f"{label}: bad magic {magic:#x}")
         log = b""
         if typ == FINISHED:
