@@ -27,7 +27,9 @@
 //      returns it; each thread runs its "after" code, its hook, and waits at the hold
 //      barrier. The coordinator waits until all are done, releases the barrier, clears
 //      busy, sends Done and closes the channel.
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -181,6 +183,67 @@ void abandon_late_participants(int round) {
   g.threads_lock.unlock();
 }
 
+// Threads that never called cr_init() take no part in the phases (the dumper freezes
+// them with ptrace), but after the Result they run the NO_CALLBACKS hook and wait at the
+// hold barrier (CR_HOLD_SCOPE_UNINIT), as with BLCR's kernel. They are found in
+// /proc/self/task and signalled with a token naming the round, so a copy that arrives
+// late (the signal was blocked) is recognised as stale.
+constexpr uint64_t kHoldKind = 2;
+
+uint64_t hold_token(int round) {
+  return proto::kTokenTag | (kHoldKind << 32) | static_cast<uint32_t>(round);
+}
+
+bool is_listed_tid(int tid) {
+  bool found = false;
+  g.threads_lock.lock();
+  for (ThreadState* s = g.threads; s && !found; s = s->next) found = s->tid == tid;
+  g.threads_lock.unlock();
+  ThreadState* cbt = __atomic_load_n(&g.callback_thread, __ATOMIC_ACQUIRE);
+  return found || (cbt && cbt->tid == tid);
+}
+
+void signal_uninitialised_threads(int round, int value) {
+  int needed = value > 0 ? CR_HOLD_RSTRT : CR_HOLD_CONT;
+  int event = (value > 0 ? static_cast<int>(CR_HOOK_RSTRT_NO_CALLBACKS) : static_cast<int>(CR_HOOK_CONT_NO_CALLBACKS));
+  if (!(load(&g.hold_uninit) & needed) && !__atomic_load_n(&g.hooks[event], __ATOMIC_ACQUIRE)) return;
+  int dir = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir < 0) return;
+  pid_t pid = sys_getpid(), me = sys_gettid();
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = proto::kSignal;
+  si.si_code = SI_QUEUE;
+  si.si_pid = pid;
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(hold_token(round)));
+  alignas(8) char buf[2048];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      off += d->d_reclen;
+      int tid = 0;
+      const char* c = d->d_name;
+      if (*c < '0' || *c > '9') continue;
+      for (; *c >= '0' && *c <= '9'; ++c) tid = tid * 10 + (*c - '0');
+      if (tid == me || is_listed_tid(tid)) continue;
+      syscall(SYS_rt_tgsigqueueinfo, pid, tid, proto::kSignal, &si);
+    }
+  }
+  close(dir);
+}
+
+// A thread without cr_init() after a checkpoint or restart: hook, then the hold barrier.
+void on_hold_signal(int round) {
+  if (current()) return;  // cr_init() threads have their own part
+  if (round != load(&g.round) || load(&g.result_round) != round) return;  // stale
+  int value = g.result_value;
+  run_hook(value, kHookNone);
+  hold_barrier(nullptr, round, value);
+}
+
 // The handling thread at the barrier: everyone arrived -> Ready -> Result. With
 // send_ready false the dumper has answered already; only its Result is read.
 int conclude(int round, bool send_ready = true) {
@@ -215,6 +278,7 @@ int conclude(int round, bool send_ready = true) {
   }
   __atomic_store_n(&g.result_round, round, __ATOMIC_SEQ_CST);
   futex_wake_all(&g.result_round);
+  signal_uninitialised_threads(round, value);
   return value;
 }
 
@@ -308,8 +372,10 @@ void handler(int, siginfo_t* info, void*) {
   if (info && info->si_code == SI_QUEUE) {
     uint64_t token = reinterpret_cast<uintptr_t>(info->si_value.sival_ptr);
     if ((token & proto::kTokenTagMask) == proto::kTokenTag) {
-      if (token == proto::kInternalToken) {
-        if (info->si_pid == sys_getpid()) on_phase2_signal();
+      if (info->si_pid == sys_getpid()) {
+        // libcr's own signals (the dumper is always another process).
+        if (token == proto::kInternalToken) on_phase2_signal();
+        else if (((token >> 32) & 0xFFFF) == kHoldKind) on_hold_signal(static_cast<int>(token & 0xFFFFFFFFu));
       } else {
         on_request(info->si_pid, token);
       }
