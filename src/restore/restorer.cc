@@ -8,7 +8,11 @@
 //   5. with injected syscalls: mm fields, comm, rlimits, sigactions, sigaltstack, robust
 //      list, tid address, rseq, close-on-exec flags, pending signals, itimers; then unmap
 //      our page;
-//   6. registers (an interrupted syscall is re-entered), XSAVE state, signal mask; detach.
+//   6. registers (an interrupted syscall is re-entered), XSAVE state, signal mask; detach;
+//   7. processes with libcr (an fd of kind LibcrChannel) find the restart's Result waiting
+//      on their channel: wait (a few seconds at most) for their Done, then send the
+//      restart's signal (or SIGSTOP to an image taken while stopped). Every restored
+//      process is busy-locked until then, so a checkpoint of it fails with EBUSY.
 // Until the detach the stub is a Tracee that kills and reaps it on any error.
 #include "restore/restorer.h"
 
