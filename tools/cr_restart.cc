@@ -1,6 +1,9 @@
 // cr_restart: BLCR's tool. Restores a process from an image, stays its parent, forwards
 // signals to it and exits as it exits (or dies of the signal that killed it).
 #include <dirent.h>
+#include <dlfcn.h>
+#include <libcr.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -54,6 +57,79 @@ struct Options {
 };
 
 Options* g_options = nullptr;  // for fail()
+
+// ---- cr_restart inside later checkpoints (BLCR-API.md 3.3) ----
+// libcr is loaded at run time, when it is found next to cr_restart (or in ../lib, or by
+// its soname): without it cr_restart works as before and is checkpointed like any
+// process. With it, a thread-context callback decides, per --omit-*, whether cr_restart
+// is left out of a checkpoint, and adds the processes it restored to it.
+struct LibcrApi {
+  decltype(&cr_init) init = nullptr;
+  decltype(&cr_register_callback) register_callback = nullptr;
+  decltype(&cr_checkpoint) checkpoint = nullptr;
+  decltype(&cr_get_checkpoint_info) info = nullptr;
+  decltype(&cr_forward_checkpoint) forward = nullptr;
+};
+LibcrApi g_libcr;
+Omit g_omit = Omit::Maybe;
+// Held from before the restore to after it: cr_restart is never checkpointed mid-restart.
+pthread_mutex_t g_restart_lock = PTHREAD_MUTEX_INITIALIZER;
+volatile pid_t g_restored = 0;  // the eldest restored process, once it runs
+
+int restart_callback(void*) {
+  const cr_checkpoint_info* info = g_libcr.info();
+  int decision = CR_CHECKPOINT_READY;
+  switch (g_omit) {
+    case Omit::Always: decision = CR_CHECKPOINT_OMIT; break;
+    case Omit::Never: decision = CR_CHECKPOINT_READY; break;
+    case Omit::Maybe:
+      // The checkpoint's target, or an orphan: not part of the job.
+      if ((info && info->target == getpid()) || getppid() == 1) decision = CR_CHECKPOINT_OMIT;
+      break;
+  }
+  pthread_mutex_lock(&g_restart_lock);
+  if (g_restored > 0) {
+    // The restored tree goes into the checkpoint with us, or without us.
+    if (g_libcr.forward(CR_SCOPE_TREE, getpid()) < 0 && errno != ESRCH && !g_options->quiet)
+      fprintf(stderr, "cr_restart: warning: cr_forward_checkpoint: %s\n", strerror(errno));
+  } else {
+    decision = CR_CHECKPOINT_READY;  // nothing restored yet: nothing to leave out
+  }
+  g_libcr.checkpoint(decision);
+  pthread_mutex_unlock(&g_restart_lock);
+  return 0;
+}
+
+template <typename F>
+bool find_symbol(void* lib, const char* name, F& out) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  return out != nullptr;
+}
+
+bool load_libcr() {
+  std::vector<std::string> candidates;
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    std::string dir(self, strrchr(self, '/') ? strrchr(self, '/') - self : 0);
+    candidates.push_back(dir + "/libcr.so.0");
+    candidates.push_back(dir + "/../lib/libcr.so.0");
+  }
+  candidates.push_back("libcr.so.0");
+  void* lib = nullptr;
+  for (const std::string& c : candidates)
+    if ((lib = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+  if (!lib) return false;
+  LibcrApi api;
+  if (!find_symbol(lib, "cr_init", api.init) || !find_symbol(lib, "cr_register_callback", api.register_callback) ||
+      !find_symbol(lib, "cr_checkpoint", api.checkpoint) || !find_symbol(lib, "cr_get_checkpoint_info", api.info) ||
+      !find_symbol(lib, "cr_forward_checkpoint", api.forward))
+    return false;
+  g_libcr = api;
+  if (g_libcr.init() < 0) return false;
+  return g_libcr.register_callback(restart_callback, nullptr, CR_THREAD_CONTEXT) >= 0;
+}
 
 // The hook's exit status (-1 if it did not exit normally: BLCR's convention), or 0 when
 // no hook is set.
@@ -259,8 +335,8 @@ void forward(int sig) {
   sa.sa_flags = SA_RESTART;
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGCHLD || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-        sig == SIGFPE || (sig >= 32 && sig < SIGRTMIN))
-      continue;
+        sig == SIGFPE || (sig >= 32 && sig < SIGRTMIN) || (sig == SIGRTMAX && g_libcr.init))
+      continue;  // (SIGRTMAX is libcr's CR_SIGNUM)
     sigaction(sig, &sa, nullptr);
   }
   // Other top-level processes of the image are our children too: reap them as they
@@ -294,6 +370,7 @@ int main(int argc, char** argv) {
   g_options = &o;
   int early = parse(argc, argv, o);
   if (early >= 0) return early;
+  g_omit = o.omit;
 
   // The descriptors we were started with, before we open anything of our own.
   std::vector<int> inherited;
@@ -353,6 +430,10 @@ int main(int argc, char** argv) {
     fcntl(in, F_SETFD, FD_CLOEXEC);
   }
 
+  // Before anything of the restore exists; the callback waits for the lock.
+  pthread_mutex_lock(&g_restart_lock);
+  load_libcr();
+
   ProgressLine progress("cr_restart", "read");
   RestoreOptions ropt;
   ropt.in_fd = in;
@@ -384,6 +465,8 @@ int main(int argc, char** argv) {
     return fail(exit_code_for(e), hook_for_errno(e.error_number()), "restart failed: %s", e.message().c_str());
   }
   owned.reset();
+  g_restored = *pid;
+  pthread_mutex_unlock(&g_restart_lock);
   // BLCR: a failing success hook ends cr_restart at once with its code; the restarted
   // processes run on.
   if (int hv = run_hook(o, kHookSuccess)) return hv;

@@ -622,6 +622,20 @@ class Case:
                 except ChildProcessError:
                     pass
 
+    def wait_pid_free(self, pid, timeout=5):
+        """Wait until pid is gone, reaping it if it is a zombie re-parented to us (the
+        subreaper), even one that reuses the pid of a subject reaped before.  Returns
+        True once it is free."""
+        def gone():
+            self.reap_zombie_orphans()
+            if proc_state(pid) == "Z":
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            return not os.path.exists(f"/proc/{pid}")
+        return wait_for(gone, timeout)
+
     def check_no_new_processes(self, before, what, grace=1.0):
         """After a tool exited: no process that was not a descendant before may be alive
         under us (we are the subreaper, so orphans of the tool are our children).
