@@ -16,7 +16,10 @@ Cases (--case):
   busy_restart    a cr_checkpoint of a process whose restart callbacks still run exits 16
   temp            TEMP_FAILURE: exit 50 (and a user code: code & 0xff), process runs on
                   and saw -CR_ETEMPFAIL, no image (nor temporary file) is left
-  perm            PERM_FAILURE in a tree: exit 51, every process of the tree killed
+  perm            PERM_FAILURE in a tree: exit 51, every process of the tree killed (one
+                  without libcr too); PERM_FAILURE_CODE(300): exit 300 & 0xff
+  pgid            --pgid: two cooperating processes of a group (Request scope 1), --kill,
+                  both restart
   omit_alone      OMIT and nothing else: exit 3 (ESRCH), process runs on, saw -CR_EOMITTED
   omit_tree       the child omits itself: the parent is checkpointed (--kill) and
                   restarts without it while the child runs on with its pid
@@ -144,7 +147,7 @@ class Runner:
         e.update({k: str(v) for k, v in extra.items()})
         return e
 
-    def start(self, argv, out=None, user=False, append=False, **env):
+    def start(self, argv, out=None, user=False, append=False, process_group=None, **env):
         argv = [str(a) for a in argv]
         if user:
             argv = SETPRIV + argv
@@ -154,7 +157,8 @@ class Runner:
         stderr = open(errpath, "wb")
         if user:
             os.chown(errpath, NOBODY, NOBODY)  # a restarted process reopens it as that user
-        p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=self.env(**env))
+        extra = {} if process_group is None else {"process_group": process_group}
+        p = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=self.env(**env), **extra)
         p.errpath = errpath
         stderr.close()
         if out:
@@ -312,6 +316,37 @@ def case_perm(r):
     check(r.wait_exit(p, 5) == -signal.SIGKILL, f"parent ended with {p.returncode}, expected SIGKILL")
     r.wait_for("the child to die", lambda: state_of(child[0]) in (None, "Z"), 5)
     check(not os.path.exists(r.path("img")), "an image was left")
+    # A process without libcr in the job is killed too.
+    out2 = r.path("out2")
+    q = r.start([r.prog("coop_tree"), 50, 100], out=out2, FAKECR_DECISION="perm:300",
+                CHILD_EXEC=r.prog("coop_counter_plain"), CHILD_OUT=r.path("child-out"))
+    r.wait_lines(out2, 3)
+    child = children_of(q.pid)
+    check(len(child) == 1, f"expected one child, found {child}")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "-f", r.path("img2"), q.pid])
+    check(rc == 300 & 0xff, f"PERM_FAILURE_CODE(300): exit {rc}, expected {300 & 0xff}")
+    check(r.wait_exit(q, 5) == -signal.SIGKILL, "the cooperating parent was not killed")
+    r.wait_for("the child without libcr to die", lambda: state_of(child[0]) in (None, "Z"), 5)
+
+
+def case_pgid(r):
+    outs = [r.path("out-a"), r.path("out-b")]
+    a = r.start([r.prog("coop_counter"), 30, 100], out=outs[0], process_group=0)
+    b = r.start([r.prog("coop_counter"), 30, 100], out=outs[1], process_group=a.pid)
+    for o in outs:
+        r.wait_lines(o, 4)
+    check(os.getpgid(b.pid) == a.pid, "b is not in a's process group")
+    img = r.path("img")
+    rc, _, err, _ = r.run([r.cr_checkpoint, "--pgid", "--kill", "-f", img, a.pid])
+    check(rc == 0, f"cr_checkpoint --pgid exit {rc}")
+    for p in (a, b):
+        hello = r.log_lines("hello", p.pid)
+        check(hello and "scope=1" in hello[0] and f"target={a.pid}" in hello[0], f"Request seen by {p.pid}: {hello}")
+        check(r.result_of(p.pid) == 0, f"{p.pid}: no Result 0")
+        check(r.wait_exit(p, 5) == -signal.SIGKILL, f"{p.pid} not killed by --kill")
+    rs = r.start([r.cr_restart, img])
+    check(r.wait_exit(rs) == 5, f"cr_restart exit {rs.returncode}: {read(rs.errpath)}")
+    r.wait_for("both outputs complete", lambda: all(read(o) == steps(30) for o in outs), 10)
 
 
 def case_omit_alone(r):
