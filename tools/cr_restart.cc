@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +25,8 @@
 
 #include "base/fd.h"
 #include "image_dir.h"
+#include "libcr/protocol.h"
+#include "sys/io.h"
 #include "restore/restorer.h"
 #include "tool_common.h"
 
@@ -54,6 +57,7 @@ struct Options {
   Omit omit = Omit::Maybe;
   std::string hooks[kHookCount];
   bool quiet = false;
+  int handle_fd = -1;  // serving libcr's cr_request_restart() (--libcr-restart-handle-fd)
 };
 
 Options* g_options = nullptr;  // for fail()
@@ -214,7 +218,7 @@ void usage(FILE* out) {
 enum LongOnly {
   kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
   kTerm, kAbort, kKill, kCont, kEarlyStop, kEarlyAbrt, kOmitMaybe, kOmitAlways, kOmitNever, kKmsgNone, kKmsgError,
-  kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure,
+  kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure, kEarlySignal, kHandleFd,
 };
 
 int usage_error(const char* fmt, const char* arg) {
@@ -225,6 +229,7 @@ int usage_error(const char* fmt, const char* arg) {
     fputc('\n', stderr);
     usage(stderr);
   }
+  if (g_options->handle_fd >= 0) return EINVAL;
   return kExitUsage;
 }
 
@@ -250,9 +255,21 @@ int parse(int argc, char** argv, Options& o) {
       {"run-on-fail-env", required_argument, nullptr, kHookEnv_},
       {"run-on-fail-args", required_argument, nullptr, kHookArgs_},
       {"run-on-fail-perm", required_argument, nullptr, kHookPerm_},
-      {"run-on-failure", required_argument, nullptr, kHookFailure}, {nullptr, 0, nullptr, 0}};
-  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
-    if (strcmp(argv[i], "-?") == 0) { usage(stdout); return 0; }
+      {"run-on-failure", required_argument, nullptr, kHookFailure},
+      // Used by libcr's cr_request_restart() only (docs/libcr.md).
+      {"early-signal", required_argument, nullptr, kEarlySignal},
+      {"libcr-restart-handle-fd", required_argument, nullptr, kHandleFd}, {nullptr, 0, nullptr, 0}};
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i) {
+    if (strncmp(argv[i], "--libcr-restart-handle-fd", 25) == 0) {
+      // Known before anything can fail, so that a failure is reported on the handle.
+      const char* value = argv[i][25] == '=' ? argv[i] + 26 : (argv[i][25] == '\0' && i + 1 < argc ? argv[i + 1] : "");
+      char* end;
+      long fd = strtol(value, &end, 10);
+      if (*value && !*end && fd >= 0 && fd <= INT32_MAX) o.handle_fd = static_cast<int>(fd);
+      o.quiet = true;
+    }
+    if (strcmp(argv[i], "-?") == 0 && o.handle_fd < 0) { usage(stdout); return 0; }
+  }
   opterr = 0;  // reported below, after the args hook
   int c, sources = 0;
   while ((c = getopt_long(argc, argv, "hvqf:F:d:S:", longopts, nullptr)) != -1) {
@@ -296,6 +313,13 @@ int parse(int argc, char** argv, Options& o) {
       case kKill: o.signal = SIGKILL; o.early_signal = 0; break;
       case kCont: o.signal = SIGCONT; o.early_signal = 0; break;
       case kEarlyStop: o.early_signal = SIGSTOP; o.signal = 0; break;
+      case kEarlySignal: {
+        char* end;
+        long v = strtol(optarg, &end, 10);
+        if (*optarg == '\0' || *end || v < 1 || v >= NSIG) return fail(EINVAL, kHookArgs, "invalid signal '%s'", optarg);
+        o.early_signal = static_cast<int>(v); o.signal = 0; break;
+      }
+      case kHandleFd: break;  // taken before parsing
       case kEarlyAbrt: o.early_signal = SIGABRT; o.signal = 0; break;
       case kOmitMaybe: o.omit = Omit::Maybe; break;
       case kOmitAlways: o.omit = Omit::Always; break;
@@ -363,26 +387,114 @@ void forward(int sig) {
   _exit(128 + sig);
 }
 
+// The descriptors we were started with, before we open anything of our own (but `skip`).
+std::vector<int> inherited_fds(std::initializer_list<int> skip) {
+  std::vector<int> out;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    int self = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      int fd = atoi(e->d_name);
+      if (fd != self && std::find(skip.begin(), skip.end(), fd) == skip.end()) out.push_back(fd);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+// Fields that protocol.h and RestoreOptions gain for cr_request_restart(), set when
+// this build has them.
+template <typename M>
+void set_leader(M& m, int32_t pid) {
+  if constexpr (requires { m.leader; }) m.leader = pid;
+}
+template <typename R>
+void set_callers_child(R& r) {
+  if constexpr (requires { r.as_callers_child; }) r.as_callers_child = true;
+}
+
+void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader) {
+  using namespace libcr_proto;
+  HandleMsg m{};
+  m.magic = kMagic;
+  m.type = type;
+  m.err = err;
+  m.log_len = static_cast<uint32_t>(log.size());
+  set_leader(m, leader);
+  (void)write_all(fd, &m, sizeof m);
+  if (!log.empty()) (void)write_all(fd, log.data(), log.size());
+}
+
+// Serving libcr's cr_request_restart(): the restored top-level processes become the
+// caller's children (we are its child), the answer goes to the handle (kAccepted, then
+// kFinished with the leader's pid), nothing to stderr, and we exit once they run.
+int serve_restart(const Options& o) {
+  using namespace libcr_proto;
+  signal(SIGPIPE, SIG_IGN);
+  fcntl(o.handle_fd, F_SETFD, FD_CLOEXEC);
+  if (o.handle_fd != 2 && o.fd != 2) {
+    Fd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
+    if (null.valid()) dup2(null.get(), 2);
+  }
+  std::vector<int> inherited = inherited_fds({o.handle_fd, o.fd});
+  Fd owned;
+  int in = o.fd;
+  std::string name = format("fd %d", o.fd);
+  if (!o.file.empty()) {
+    owned = Fd(open(o.file.c_str(), O_RDONLY | O_CLOEXEC));
+    in = owned.get();
+    name = o.file;
+  }
+  if (!o.dir.empty() || in < 0 || fcntl(in, F_GETFD) < 0) {
+    int err = !o.dir.empty() ? EINVAL : o.file.empty() ? EBADF : errno;
+    send_handle(o.handle_fd, kAccepted, err, "", 0);
+    send_handle(o.handle_fd, kFinished, err, format("cannot read the image %s\n", name.c_str()), 0);
+    return err & 0xff;
+  }
+  fcntl(in, F_SETFD, FD_CLOEXEC);
+  send_handle(o.handle_fd, kAccepted, 0, "", 0);
+  RestoreOptions ropt;
+  ropt.in_fd = in;
+  ropt.image_name = name;
+  ropt.restore_pid = o.restore_pid;
+  ropt.restore_pgid = o.restore_pgid;
+  ropt.restore_sid = o.restore_sid;
+  ropt.relocations = o.relocations;
+  ropt.after_signal = o.signal;
+  ropt.early_signal = o.early_signal;
+  ropt.inherited_fds = inherited;
+  set_callers_child(ropt);
+  auto pid = restore_process(ropt);
+  int err = 0;
+  std::string log;
+  if (!pid) {
+    err = pid.error().error_number();
+    if (err == 0) err = EIO;
+    log = pid.error().message() + "\n";
+  }
+  send_handle(o.handle_fd, kFinished, err, log, pid ? *pid : 0);
+  close(o.handle_fd);
+  return err & 0xff;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   g_options = &o;
   int early = parse(argc, argv, o);
+  if (o.handle_fd >= 0) {
+    if (early < 0) return serve_restart(o);
+    signal(SIGPIPE, SIG_IGN);
+    send_handle(o.handle_fd, libcr_proto::kAccepted, EINVAL, "", 0);
+    send_handle(o.handle_fd, libcr_proto::kFinished, EINVAL, "", 0);
+    return early;
+  }
   if (early >= 0) return early;
   g_omit = o.omit;
 
   // The descriptors we were started with, before we open anything of our own.
-  std::vector<int> inherited;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    int self = dirfd(d);
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      int fd = atoi(e->d_name);
-      if (fd != self && fd != o.fd) inherited.push_back(fd);
-    }
-    closedir(d);
-  }
+  std::vector<int> inherited = inherited_fds({o.fd});
 
   // An image that cannot be read is an argument error (BLCR's HOOK_FAIL_ARGS).
   Fd owned;

@@ -131,6 +131,43 @@ def body(t):
     t.check_running(s, "after a refused --prohibit-self request")
     t.kill_subject(s)
 
+    t.section("cr_restart serving cr_request_restart(): kAccepted 0, kFinished 0 with the leader's pid")
+    s = t.spin_print(name="rs")
+    img = t.path("img.rs")
+    r = t.run([t.cr_checkpoint, "--kill", "-f", img, s.pid])
+    t.require(r.rc == 0, f"checkpoint for the restart request failed: {r}")
+    at_ckpt = s.counters()
+    s.wait(5)
+    fd = os.open(img, os.O_RDONLY)
+    r_h, w_h = os.pipe()
+    try:
+        r = t.run([t.cr_restart, f"--libcr-restart-handle-fd={w_h}", "--restore-pid", "--no-restore-pgid",
+                   "--no-restore-sid", "-F", str(fd)], pass_fds=(w_h, fd))
+    finally:
+        os.close(w_h)
+        os.close(fd)
+    data = read_all(r_h)
+    os.close(r_h)
+    msgs = parse_messages(t, data, "restart request")
+    t.log(f"    messages: {msgs}")
+    t.check(r.rc == 0 and r.err == "", f"restart request: cr_restart should exit 0 and print nothing: {r}")
+    t.check([m[:2] for m in msgs] == [(ACCEPTED, 0), (FINISHED, 0)], f"restart request: messages {msgs}")
+    if message_size(data) >= 24:
+        leader = struct.unpack_from("<i", data, message_size(data) + 16)[0]
+        t.check(leader == s.pid, f"restart request: kFinished should name the leader {s.pid}, not {leader}")
+    t.track_pid(s.pid, "spin_print")
+    t.check_counter_resumed(s, at_ckpt, s.pid, "restart request")
+    os.kill(s.pid, 9)
+    t.wait_pid_free(s.pid)
+
+    t.section("cr_restart serving a request for a descriptor that is not open: EBADF")
+    r_h, w_h = os.pipe()
+    r = t.run([t.cr_restart, f"--libcr-restart-handle-fd={w_h}", "-F", "97"], pass_fds=(w_h,))
+    os.close(w_h)
+    msgs = parse_messages(t, read_all(r_h), "restart bad fd")
+    os.close(r_h)
+    t.check(msgs and msgs[0][:2] == (ACCEPTED, errno.EBADF) and r.err == "", f"restart bad fd: {msgs}, {r}")
+
     t.section("a usage error is reported on the handle too")
     r_h, w_h = os.pipe()
     r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", "--libcr-requester=1", "-F", "1", "--nosync"],
