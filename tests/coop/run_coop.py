@@ -457,11 +457,11 @@ def case_out_fd(r):
         f.write("kept\n")
     p = r.start([r.prog("self_ckpt"), img, keep], out=out, append=True, CR_CHECKPOINT=r.cr_checkpoint)
     check(r.wait_exit(p) == 0, f"self_ckpt exit {p.returncode}")
-    check(read(out) == "original: cr_checkpoint exit 0\nfd5 open fd6 open\n", f"original run: {read(out)!r}")
+    check(read(out) == "original: cr_checkpoint exit 0\nfd5 open fd6 open fd8 open\n", f"original run: {read(out)!r}")
     rs = r.start([r.cr_restart, img])
     check(r.wait_exit(rs) == 0, f"cr_restart exit {rs.returncode}")
-    check(read(out).endswith("restarted: wait No child processes\nfd5 closed fd6 open\n"),
-          f"restarted copy: {read(out)!r} (fd 5, the image's own file, must be left out)")
+    check(read(out).endswith("restarted: wait No child processes\nfd5 closed fd6 open fd8 closed\n"),
+          f"restarted copy: {read(out)!r} (fd 5, the image's own file, and its dup fd 8 must be left out)")
 
 
 def roundtrip(r, user):
