@@ -65,6 +65,8 @@ HandleState* handle_claim(int fd) {
       h.err = 0;
       h.log = nullptr;
       h.log_len = 0;
+      h.leader = 0;
+      h.server = 0;
       __atomic_store_n(&h.fd, fd, __ATOMIC_RELEASE);
       return &h;
     }
@@ -113,6 +115,7 @@ void handle_pump(HandleState* h) {
         free(log);
       }
     }
+    h->leader = msg.leader;
     handle_finish(h, msg.err);
   }
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 extern "C++" {
 namespace crest::libcr {
@@ -18,6 +19,8 @@ struct HandleState {
   int32_t err;        // its err: 0 or an errno value
   char* log;          // its log text (malloc'ed, may be null), log_len bytes, no NUL
   uint32_t log_len;
+  int32_t leader;     // restart requests: kFinished's leader pid
+  pid_t server;       // restart requests: the serving cr_restart, our child, reaped at the end
 };
 
 // Takes a free slot for fd (dropping any stale slot of the same number: a handle that was

@@ -129,7 +129,10 @@ struct Done {
 };
 
 // ---------------------------------------------------------------------------------------
-// Request handle: libcr's cr_request_checkpoint() <-> the cr_checkpoint that serves it.
+// Request handle: libcr's cr_request_checkpoint() <-> the cr_checkpoint that serves it
+// (and cr_request_restart() <-> the cr_restart that serves it, the same way: started with
+// --libcr-restart-handle-fd, it is the caller's child and makes the restored top-level
+// processes the caller's children too; its kFinished carries the leader's pid).
 //
 // The handle is the read end of a pipe (close-on-exec); the serving cr_checkpoint holds the
 // write end (--libcr-handle-fd). It writes one kAccepted message once the request is
@@ -143,6 +146,8 @@ struct HandleMsg {
   uint32_t magic, type;
   int32_t err;          // 0 or errno
   uint32_t log_len;     // bytes of log text following a kFinished message
+  int32_t leader;       // restart requests: the restored leader's pid (0 if none)
+  int32_t pad;
 };
 
 }  // namespace crest::libcr_proto

@@ -1,34 +1,271 @@
-// BLCR's experimental restart-request API (BLCR-API.md 1.9). Not provided by crest yet:
-// cr_restart is the way to restart. Every call fails with ENOSYS (the poll calls with
-// CR_POLL_RSTRT_ERR_PRE), which is what BLCR's library returned without its module.
+// BLCR's experimental restart-request API (BLCR-API.md 1.9), served like a checkpoint
+// request (request.cc): cr_request_restart() starts a cr_restart with
+// --libcr-restart-handle-fd, answering on a pipe (protocol.h HandleMsg). Unlike the
+// checkpoint server it is a direct child of the caller (one fork, no setsid), because the
+// restored top-level processes must be the caller's children: cr_restart creates them
+// with CLONE_PARENT, so they are its siblings, and drives them with PTRACE_SEIZE. They join
+// the caller's process group and session unless CR_RSTRT_RESTORE_PGID / _SID. The reap
+// collects cr_restart's exit too, and returns the leader's pid (BLCR: the first restored
+// process whose parent is the requester).
+#include <fcntl.h>
 #include <libcr.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dlfcn.h>
+
+#include "handles.h"
+#include "protocol.h"
+
+extern char** environ;
+
+namespace crest::libcr {
+namespace {
+
+using libcr_proto::HandleMsg;
+
+constexpr int kServerHandleFd = 3;
+constexpr int kServerSourceFd = 4;
+constexpr int kMaxArgs = 16 + 2 * CR_MAX_RSTRT_RELOC;
+
+int fail(int err) {
+  errno = err;
+  return -1;
+}
+
+// cr_restart's path: $CREST_CR_RESTART, else next to this library (build tree), else in
+// ../bin from it (installed).
+bool find_restarter(char* out, size_t size) {
+  const char* env = getenv("CREST_CR_RESTART");
+  if (env && *env) {
+    snprintf(out, size, "%s", env);
+    return true;
+  }
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void*>(&cr_request_restart), &info) || !info.dli_fname) return false;
+  char dir[PATH_MAX - 64];
+  snprintf(dir, sizeof dir, "%s", info.dli_fname);
+  char* slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof dir, ".");
+  snprintf(out, size, "%s/cr_restart", dir);
+  if (access(out, X_OK) == 0) return true;
+  snprintf(out, size, "%s/../bin/cr_restart", dir);
+  return access(out, X_OK) == 0;
+}
+
+// "--relocate=OLD=NEW" with cr_restart's escapes (\= and \\) in both paths. Returns the
+// malloc'ed argument, or null.
+char* relocate_arg(const char* from, const char* to) {
+  size_t n = strlen("--relocate=") + 2 * (strlen(from) + strlen(to)) + 2;
+  char* out = static_cast<char*>(malloc(n));
+  if (!out) return nullptr;
+  char* p = stpcpy(out, "--relocate=");
+  for (const char* s = from; *s; ++s) {
+    if (*s == '=' || *s == '\\') *p++ = '\\';
+    *p++ = *s;
+  }
+  *p++ = '=';
+  for (const char* s = to; *s; ++s) {
+    if (*s == '=' || *s == '\\') *p++ = '\\';
+    *p++ = *s;
+  }
+  *p = '\0';
+  return out;
+}
+
+// In the child, after fork: only async-signal-safe calls. Never returns.
+[[noreturn]] void exec_restarter(const char* path, char* const* argv, int handle_w, int source) {
+  int hw = fcntl(handle_w, F_DUPFD_CLOEXEC, 10);
+  int s = fcntl(source, F_DUPFD_CLOEXEC, 10);
+  if (hw < 0 || s < 0 || dup2(hw, kServerHandleFd) < 0 || dup2(s, kServerSourceFd) < 0) _exit(127);
+  // Everything else the application had open stays open but close-on-exec descriptors go:
+  // cr_restart hands its own descriptors to restored processes whose pipes and terminals
+  // led outside the image, as BLCR's restart in the caller did.
+  close(hw);
+  close(s);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  execve(path, argv, environ);
+  HandleMsg msg = {libcr_proto::kMagic, libcr_proto::kAccepted, ENOSYS, 0, 0, 0};
+  ssize_t ignored = write(kServerHandleFd, &msg, sizeof msg);
+  (void)ignored;
+  _exit(127);
+}
+
+// Reaps the serving cr_restart (our child) once its answer is in.
+void reap_server(HandleState* h) {
+  if (h->server <= 0) return;
+  int status;
+  while (waitpid(h->server, &status, 0) < 0 && errno == EINTR) {
+  }
+  h->server = 0;
+}
+
+}  // namespace
+}  // namespace crest::libcr
+
+using namespace crest::libcr;
+namespace libcr_proto = crest::libcr_proto;
 
 extern "C" {
 
-int cr_request_restart(cr_restart_args_t*, cr_restart_handle_t* handle) {
-  if (handle) *handle = static_cast<cr_restart_handle_t>(-1);
-  errno = ENOSYS;
-  return -1;
+int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
+  if (!args || !handle) return fail(EINVAL);
+  if (args->cr_version != CR_RESTART_ARGS_VERSION) return fail(EINVAL);
+  struct stat st;
+  if (args->cr_fd < 0 || fstat(args->cr_fd, &st) != 0) return fail(EBADF);
+  if (args->cr_signal <= -NSIG || args->cr_signal >= NSIG) return fail(EINVAL);
+  const cr_rstrt_relocate* reloc = args->cr_relocate;
+  if (reloc && reloc->count > CR_MAX_RSTRT_RELOC) return fail(EINVAL);
+  if (reloc)
+    for (unsigned i = 0; i < reloc->count; ++i)
+      if (!reloc->path[i].oldpath || !reloc->path[i].newpath) return fail(EINVAL);
+  *handle = static_cast<cr_restart_handle_t>(-1);
+
+  char server[PATH_MAX];
+  if (!find_restarter(server, sizeof server)) return fail(ENOSYS);
+  char a_handle[48], a_fd[16], a_signal[48];
+  snprintf(a_handle, sizeof a_handle, "--libcr-restart-handle-fd=%d", kServerHandleFd);
+  snprintf(a_fd, sizeof a_fd, "%d", kServerSourceFd);
+  const char* argv[kMaxArgs];
+  char* owned[CR_MAX_RSTRT_RELOC] = {};
+  int n = 0, n_owned = 0;
+  argv[n++] = "cr_restart";
+  argv[n++] = a_handle;
+  argv[n++] = (args->cr_flags & CR_RSTRT_RESTORE_PID) ? "--restore-pid" : "--no-restore-pid";
+  argv[n++] = (args->cr_flags & CR_RSTRT_RESTORE_PGID) ? "--restore-pgid" : "--no-restore-pgid";
+  argv[n++] = (args->cr_flags & CR_RSTRT_RESTORE_SID) ? "--restore-sid" : "--no-restore-sid";
+  if (args->cr_signal > 0) {
+    snprintf(a_signal, sizeof a_signal, "--signal=%d", args->cr_signal);
+    argv[n++] = a_signal;
+  } else if (args->cr_signal < 0) {
+    snprintf(a_signal, sizeof a_signal, "--early-signal=%d", -args->cr_signal);
+    argv[n++] = a_signal;
+  }
+  for (unsigned i = 0; reloc && i < reloc->count; ++i) {
+    char* a = relocate_arg(reloc->path[i].oldpath, reloc->path[i].newpath);
+    if (!a) {
+      for (int k = 0; k < n_owned; ++k) free(owned[k]);
+      return fail(ENOMEM);
+    }
+    owned[n_owned++] = a;
+    argv[n++] = a;
+  }
+  argv[n++] = "-F";
+  argv[n++] = a_fd;
+  argv[n] = nullptr;
+
+  int p[2];
+  int rc = pipe2(p, O_CLOEXEC);
+  HandleState* state = rc == 0 ? handle_claim(p[0]) : nullptr;
+  if (!state) {
+    int err = rc == 0 ? ENOMEM : errno;
+    if (rc == 0) {
+      close(p[0]);
+      close(p[1]);
+    }
+    for (int k = 0; k < n_owned; ++k) free(owned[k]);
+    return fail(err);
+  }
+  pid_t child = fork();
+  if (child == 0) exec_restarter(server, const_cast<char* const*>(argv), p[1], args->cr_fd);
+  int fork_errno = errno;
+  for (int k = 0; k < n_owned; ++k) free(owned[k]);
+  close(p[1]);
+  if (child < 0) {
+    handle_release(state);
+    close(p[0]);
+    return fail(fork_errno);
+  }
+  state->server = child;
+
+  HandleMsg msg;
+  long r = read_full(p[0], &msg, sizeof msg);
+  int err = 0;
+  if (r <= 0 || msg.magic != libcr_proto::kMagic || msg.type != libcr_proto::kAccepted)
+    err = EIO;
+  else
+    err = msg.err;
+  if (err != 0) {
+    reap_server(state);
+    handle_release(state);
+    close(p[0]);
+    return fail(err);
+  }
+  *handle = static_cast<cr_restart_handle_t>(p[0]);
+  return 0;
 }
 
-int cr_wait_restart(cr_restart_handle_t*, struct timeval*) {
-  errno = ENOSYS;
-  return -1;
+int cr_wait_restart(cr_restart_handle_t* handle, struct timeval* timeout) {
+  return cr_wait_checkpoint(handle, timeout);
 }
 
-int cr_log_restart(cr_restart_handle_t*, unsigned int, char*) {
-  errno = ENOSYS;
-  return -1;
+int cr_log_restart(cr_restart_handle_t* handle, unsigned int len, char* msg) {
+  return cr_log_checkpoint(handle, len, msg);
 }
 
-int cr_reap_restart(cr_restart_handle_t*) {
-  errno = ENOSYS;
-  return -1;
+int cr_reap_restart(cr_restart_handle_t* handle) {
+  if (!handle) return fail(EINVAL);
+  long value = static_cast<long>(*handle);
+  if (value < 0 || value > INT_MAX) {
+    *handle = static_cast<cr_restart_handle_t>(-1);
+    return fail(EBADF);
+  }
+  int fd = static_cast<int>(value);
+  HandleState* h = handle_find(fd);
+  if (!h) {
+    if (fcntl(fd, F_GETFD) < 0) {
+      *handle = static_cast<cr_restart_handle_t>(-1);
+      return fail(EBADF);
+    }
+    return fail(ENOTTY);
+  }
+  handle_pump(h);
+  if (!h->finished) return fail(EAGAIN);
+  int err = h->err;
+  int leader = h->leader;
+  reap_server(h);
+  handle_release(h);
+  close(fd);
+  *handle = static_cast<cr_restart_handle_t>(-1);
+  if (err != 0) return fail(err);
+  return leader;
 }
 
-int cr_poll_restart_msg(cr_restart_handle_t*, struct timeval*, char**) {
-  errno = ENOSYS;
-  return CR_POLL_RSTRT_ERR_PRE;
+int cr_poll_restart_msg(cr_restart_handle_t* handle, struct timeval* timeout, char** msg_p) {
+  int rc = cr_wait_restart(handle, timeout);
+  if (rc == 0) return 0;
+  if (rc < 0) return CR_POLL_RSTRT_ERR_PRE;
+  if (msg_p) {
+    int len = cr_log_restart(handle, 0, nullptr);
+    if (len < 0) return CR_POLL_RSTRT_ERR_LOG;
+    if (len > 0) {
+      char* buf = static_cast<char*>(malloc(static_cast<size_t>(len)));
+      if (!buf) {
+        errno = ENOMEM;
+        return CR_POLL_RSTRT_ERR_LOG;
+      }
+      if (cr_log_restart(handle, static_cast<unsigned>(len), buf) < 0) {
+        free(buf);
+        return CR_POLL_RSTRT_ERR_LOG;
+      }
+      *msg_p = buf;
+    }
+  }
+  int leader = cr_reap_restart(handle);
+  if (leader < 0) return CR_POLL_RSTRT_ERR_POST;
+  return leader;
 }
 
 int cr_poll_restart(cr_restart_handle_t* handle, struct timeval* timeout) {

@@ -32,6 +32,9 @@ struct RestoreOptions {
   // The descriptors cr_restart was started with (not the image's): the only ones that
   // may stand in for a terminal, pipe or socket that led outside the image.
   std::vector<int> inherited_fds;
+  // cr_request_restart(): the top-level restored processes become children of
+  // cr_restart's parent (the caller of the API), not of cr_restart (CLONE_PARENT).
+  bool as_callers_child = false;
   std::function<void(uint64_t)> progress;
 };
 

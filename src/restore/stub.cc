@@ -32,11 +32,12 @@ namespace {
 
 // Runs in the child: nothing here returns.
 [[noreturn]] void become_stub(const ProcessImage& image, const std::vector<PreparedFd>& fds, int report,
-                              const std::string& exe, const std::string& cwd, int keep, int keep_at) {
+                              const std::string& exe, const std::string& cwd, int keep, int keep_at, int go) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);  // signals wait, pending, until the restore is done
   std::set<int> keep_fds{report};
+  if (go >= 0) keep_fds.insert(go);
   int parked = keep >= 0 ? fcntl(keep, F_DUPFD, report + 1) : -1;  // out of the way of the dup2()s below
   if (keep >= 0 && parked < 0) child_fail(report, "parking the restore socket", errno);
   for (auto& p : fds) {
@@ -64,8 +65,15 @@ namespace {
     if (setresgid(p.gids[0], p.gids[1], p.gids[2]) != 0) child_fail(report, "setresgid", errno);
     if (setresuid(p.uids[0], p.uids[1], p.uids[2]) != 0) child_fail(report, "setresuid", errno);
   }
-  if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) child_fail(report, "ptrace(PTRACE_TRACEME)", errno);
-  syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
+  if (go >= 0) {
+    // Not our parent's child: cr_restart seizes us, then says go (closing the pipe
+    // unsaid means it gave up).
+    char byte;
+    if (read(go, &byte, 1) != 1) child_fail(report, "waiting to be traced by cr_restart", EPIPE);
+  } else {
+    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) child_fail(report, "ptrace(PTRACE_TRACEME)", errno);
+    syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
+  }
   char* const argv[] = {const_cast<char*>(exe.c_str()), nullptr};
   char* const envp[] = {nullptr};
   execve(exe.c_str(), argv, envp);
@@ -97,6 +105,20 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   Fd report_read(pipefd[0]);
   if (report < 0) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
 
+  // A child of cr_restart's parent instead of cr_restart's (cr_request_restart(): the
+  // restored process is the caller's child): it cannot PTRACE_TRACEME us, so we seize it
+  // and release it through this pipe.
+  const bool sibling = options.as_callers_child;
+  Fd go_read, go_write;
+  if (sibling) {
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return Error::os("pipe2");
+    go_read = Fd(fcntl(go[0], F_DUPFD_CLOEXEC, report + 1));
+    close(go[0]);
+    go_write = Fd(go[1]);
+    if (!go_read.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+  }
+
   std::string exe = relocate_path(image.process.exe, options.relocations);
   const char* deleted = " (deleted)";
   if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
@@ -104,19 +126,25 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   std::string cwd = relocate_path(image.process.cwd, options.relocations);
 
   pid_t pid;
-  if (options.restore_pid) {
+  if (options.restore_pid || sibling) {
     clone_args args{};
     uint64_t tid = static_cast<uint64_t>(want);
-    args.exit_signal = SIGCHLD;
-    args.set_tid = reinterpret_cast<uint64_t>(&tid);
-    args.set_tid_size = 1;
+    // With CLONE_PARENT the exit signal is cr_restart's own (the kernel's rule): SIGCHLD
+    // when cr_request_restart() forked it.
+    args.flags = sibling ? CLONE_PARENT : 0;
+    args.exit_signal = sibling ? 0 : SIGCHLD;
+    if (options.restore_pid) {
+      args.set_tid = reinterpret_cast<uint64_t>(&tid);
+      args.set_tid_size = 1;
+    }
     pid = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
   } else {
     pid = fork();
   }
-  if (pid == 0) become_stub(image, fds, report, exe, cwd, keep, keep_at);
+  if (pid == 0) become_stub(image, fds, report, exe, cwd, keep, keep_at, sibling ? go_read.get() : -1);
   int clone_errno = errno;
   close(report);
+  go_read.reset();
   if (pid < 0) {
     if (clone_errno == EEXIST)
       return Error::os(format("pid %d is in use by another process; restart with --no-restore-pid to take a new pid", want), EBUSY);
@@ -126,13 +154,26 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
     return Error::os(options.restore_pid ? format("clone3 with pid %d", want) : std::string("fork"), clone_errno);
   }
 
-  Tracee stub = CR_TRY(Tracee::adopt_stopped_child(pid));
+  const long trace_options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL;
   int status = 0;
-  if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
-  if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "before exec");
-  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL) != 0)
-    return Error::os("ptrace(PTRACE_SETOPTIONS) on the stub");
-  if (ptrace(PTRACE_CONT, pid, nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_CONT) on the stub");
+  if (sibling) {
+    if (ptrace(PTRACE_SEIZE, pid, nullptr, trace_options) != 0) {
+      int e = errno;
+      ::kill(pid, SIGKILL);  // our caller reaps it: it is the caller's child
+      return Error::os(format("ptrace(PTRACE_SEIZE) on the new process %d", pid), e);
+    }
+  }
+  // Tracer of the stub either way: waitpid() works on it, and dropping it kills it.
+  Tracee stub = CR_TRY(Tracee::adopt_stopped_child(pid));
+  if (sibling) {
+    if (write(go_write.get(), "g", 1) != 1) return Error::os("releasing the stub");
+    go_write.reset();
+  } else {
+    if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
+    if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "before exec");
+    if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, trace_options) != 0) return Error::os("ptrace(PTRACE_SETOPTIONS) on the stub");
+    if (ptrace(PTRACE_CONT, pid, nullptr, nullptr) != 0) return Error::os("ptrace(PTRACE_CONT) on the stub");
+  }
   if (waitpid(pid, &status, __WALL) < 0) return Error::os("waitpid on the stub");
   if (!WIFSTOPPED(status)) return child_error(report_read.get(), pid, "in exec");
   if ((status >> 8) != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
