@@ -37,7 +37,6 @@ void on_alarm(int) { g_timed_out = 1; }
 
 enum class Dest { Cwd, File, Fd, Dir };
 enum class Mode { Atomic, Backup, Clobber, NoClobber };
-enum class Kmsg { None, Error, Warning };  // --kmsg-none / -error / -warning
 
 // Set while parsing when serving a libcr request: nothing goes to stderr then.
 bool g_serving = false;
@@ -116,9 +115,10 @@ void usage(FILE* out) {
           "  --save-all            all three; --save-none (default) clears earlier --save-*\n"
           "                        (a restart then works after those files are deleted or changed)\n"
           "Messages:\n"
-          "  --kmsg-none           never print the checkpoint's warnings\n"
-          "  --kmsg-error          print them (prefixed \"- \") if the checkpoint fails (default)\n"
-          "  --kmsg-warning        always print them\n"
+          "  --kmsg-none           never show the checkpoint's warnings\n"
+          "  --kmsg-error          list them (each prefixed \"- \") if the checkpoint fails, else show\n"
+          "                        them as plain warnings (default)\n"
+          "  --kmsg-warning        always list them\n"
           "Other:\n"
           "  -t, --time SEC        give up after SEC seconds, leaving the process running\n"
           "  --compress=CODEC      compress memory pages: zstd, zstd:LEVEL or lz4 (cr_restart needs no option)\n"
@@ -391,8 +391,37 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog& log) {
   return copt;
 }
 
-// -d DIR: the engine writes one stream into a pipe; a second thread splits it into
-// DIR/context.PID files (tools/image_dir.h), renamed into place once all are written.
+// One image per process in `dir`: the engine writes one stream into a pipe; a second
+// thread splits it into DIR/context.PID files (tools/image_dir.h), renamed into place
+// once all are written.
+Result<CheckpointStats> checkpoint_into_dir(CheckpointOptions& copt, const std::string& dir, bool sync, Mode mode) {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) return Error::os("pipe2");
+  Fd read_end(ends[0]), write_end(ends[1]);
+  signal(SIGPIPE, SIG_IGN);  // a failed split closes its end: the engine gets EPIPE
+  std::optional<Result<std::vector<pid_t>>> split;
+  std::thread splitter([&] {
+    split.emplace(split_image(read_end.get(), dir, sync));
+    read_end.reset();
+  });
+  copt.out_fd = write_end.get();
+  auto stats = checkpoint_process(copt);
+  write_end.reset();  // EOF for the splitter, whatever the engine wrote
+  splitter.join();
+  if (!stats) {
+    if (*split) discard_split(dir, **split);
+    return stats.error();
+  }
+  if (!*split) return split->error().context(format("writing the images in %s", dir.c_str()));
+  CR_TRY(commit_split(dir, **split, mode == Mode::NoClobber, mode == Mode::Backup));
+  if (sync) {
+    Fd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.valid()) fsync(d.get());
+  }
+  return stats;
+}
+
+// -d DIR.
 Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& progress) {
   struct stat st {};
   if (stat(o.dir.c_str(), &st) != 0) return Error::os(format("cannot use the directory %s", o.dir.c_str()));
@@ -404,32 +433,11 @@ Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& pro
     }
   char real[PATH_MAX];
   if (realpath(o.dir.c_str(), real)) copt.dest = strcmp(real, "/") == 0 ? "/." : std::string(real) + "/.";
-  int ends[2];
-  if (pipe2(ends, O_CLOEXEC) != 0) return Error::os("pipe2");
-  Fd read_end(ends[0]), write_end(ends[1]);
-  signal(SIGPIPE, SIG_IGN);  // a failed split closes its end: the engine gets EPIPE
-  std::optional<Result<std::vector<pid_t>>> split;
-  std::thread splitter([&] {
-    split.emplace(split_image(read_end.get(), o.dir, o.sync));
-    read_end.reset();
-  });
-  copt.out_fd = write_end.get();
-  auto stats = checkpoint_process(copt);
-  write_end.reset();  // EOF for the splitter, whatever the engine wrote
-  splitter.join();
+  auto stats = checkpoint_into_dir(copt, o.dir, o.sync, o.mode);
   progress.finish();
-  if (!stats) {
-    if (*split) discard_split(o.dir, **split);
-    return stats.error();
-  }
-  if (!*split) return split->error().context(format("writing the images in %s", o.dir.c_str()));
-  CR_TRY(commit_split(o.dir, **split, o.mode == Mode::NoClobber, o.mode == Mode::Backup));
-  if (o.sync) {
-    Fd d(open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.valid()) fsync(d.get());
-  }
+  if (!stats) return stats.error();
   if (o.verbose)
-    fprintf(stderr, "cr_checkpoint: wrote %zu images in %s: %llu bytes, %llu pages\n", (*split)->size(), o.dir.c_str(),
+    fprintf(stderr, "cr_checkpoint: wrote the images in %s: %llu bytes, %llu pages\n", o.dir.c_str(),
             (unsigned long long)stats->image_bytes, (unsigned long long)stats->pages);
   return 0;
 }
@@ -547,8 +555,12 @@ int serve(const Options& o) {
     log.add(format("checkpoint destination fd %d is not an open descriptor", o.fd));
   } else {
     copt.dest = fd_dest(o.fd);
-    auto stats = checkpoint_process(copt);
-    if (stats && o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) stats = Error::os("fsync of the image");
+    struct stat st {};
+    // A directory as cr_fd (BLCR's half-finished feature): one context.PID per process in it.
+    bool dir = fstat(o.fd, &st) == 0 && S_ISDIR(st.st_mode);
+    auto stats = dir ? checkpoint_into_dir(copt, format("/proc/self/fd/%d", o.fd), o.sync, Mode::Atomic)
+                     : checkpoint_process(copt);
+    if (stats && !dir && o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) stats = Error::os("fsync of the image");
     if (!stats) {
       err = g_timed_out ? ETIMEDOUT : stats.error().error_number();
       if (err == 0) err = EIO;
@@ -559,12 +571,6 @@ int serve(const Options& o) {
   send(kFinished, err, log.text());
   close(o.handle_fd);
   return err ? (err & 0xff ? err & 0xff : 1) : 0;
-}
-
-void print_log(const Options& o, const CheckpointLog& log, bool failed) {
-  if (o.quiet || o.kmsg == Kmsg::None || (o.kmsg == Kmsg::Error && !failed)) return;
-  for (const std::string& line : log.lines()) fprintf(stderr, "- %s\n", line.c_str());
-  if (log.truncated()) fprintf(stderr, "- (further messages left out)\n");
 }
 
 }  // namespace
@@ -592,8 +598,10 @@ int main(int argc, char** argv) {
     if (null.valid()) dup2(null.get(), 2);
   }
   CheckpointLog log;
+  WarningCapture warnings("cr_checkpoint", o.quiet);
   auto result = run(o, log);
-  print_log(o, log, !result || *result != 0);
+  warnings.stop();
+  print_warnings("cr_checkpoint", warnings.lines(), o.kmsg, !result || *result != 0, o.quiet);
   if (result) return *result;
   if (g_timed_out) {
     if (!o.quiet)

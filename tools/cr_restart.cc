@@ -18,6 +18,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -36,7 +37,6 @@ namespace {
 
 volatile pid_t g_child = 0;
 
-enum class Kmsg { None, Error, Warning };
 enum class Omit { Maybe, Always, Never };
 
 // BLCR's event hooks (--run-on-*): run with system(); a non-zero exit of a failure hook
@@ -165,8 +165,12 @@ Hook hook_for_errno(int err) {
 
 // Runs the hook; exits with its code if that is not 0. Otherwise prints the message
 // (unless --quiet) and returns `code`, for the caller to exit with.
+// Lists the restart's warnings (--kmsg-*) once a failure is reported.
+std::function<void()> g_failure_log;
+
 __attribute__((format(printf, 3, 4))) int fail(int code, Hook hook, const char* fmt, ...) {
   if (int hv = run_hook(*g_options, hook)) exit(hv);
+  if (g_failure_log) g_failure_log();
   if (!g_options->quiet) {
     va_list ap;
     va_start(ap, fmt);
@@ -208,7 +212,8 @@ void usage(FILE* out) {
           "  --run-on-failure='cmd'    all four failure hooks\n"
           "                          a failure hook that exits non-zero gives cr_restart its exit code\n"
           "  --kmsg-none, --kmsg-error, --kmsg-warning\n"
-          "                          print the restart's warnings never, on failure (default), always\n"
+          "                          list the restart's warnings (each prefixed \"- \") never, on failure\n"
+          "                          (default; on success they are shown as plain warnings), always\n"
           "  -q, --quiet             no messages on stderr\n"
           "  -h, -?, --help          this help\n"
           "  -v, --version           print the version\n",
@@ -559,8 +564,14 @@ int main(int argc, char** argv) {
   ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;
   ropt.progress = [&](uint64_t b) { progress.update(b); };
+  WarningCapture warnings("cr_restart", o.quiet);
   auto pid = restore_process(ropt);
+  warnings.stop();
   progress.finish();
+  if (pid)
+    print_warnings("cr_restart", warnings.lines(), o.kmsg, false, o.quiet);
+  else  // after the failure hook (which may end cr_restart silently), before the message
+    g_failure_log = [&] { print_warnings("cr_restart", warnings.lines(), o.kmsg, true, o.quiet); };
   if (joiner.joinable()) {
     owned.reset();  // a joiner still writing gets EPIPE
     joiner.join();

@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace crest {
@@ -33,6 +34,60 @@ void ProgressLine::update(uint64_t bytes) {
 void ProgressLine::finish() {
   if (shown_) fprintf(stderr, "\n");
   shown_ = false;
+}
+
+WarningCapture::WarningCapture(const char* tool, bool quiet) : prefix_(format("%s: warning: ", tool)), quiet_(quiet) {
+  fflush(stderr);
+  saved_ = stderr;
+  cookie_io_functions_t io{nullptr, &WarningCapture::write, nullptr, nullptr};
+  if (FILE* f = fopencookie(this, "w", io)) {
+    setvbuf(f, nullptr, _IONBF, 0);
+    stderr = f;
+  }
+}
+
+WarningCapture::~WarningCapture() { stop(); }
+
+void WarningCapture::stop() {
+  if (saved_ && stderr != saved_) {
+    FILE* f = stderr;
+    stderr = saved_;
+    fclose(f);
+  }
+  if (!pending_.empty() && !quiet_) fputs(pending_.c_str(), stderr);
+  pending_.clear();
+}
+
+ssize_t WarningCapture::write(void* cookie, const char* buf, size_t size) {
+  auto* self = static_cast<WarningCapture*>(cookie);
+  std::string& p = self->pending_;
+  const std::string& prefix = self->prefix_;
+  p.append(buf, size);
+  while (!p.empty()) {
+    size_t n = std::min(p.size(), prefix.size());
+    size_t nl = p.find('\n');
+    if (p.compare(0, n, prefix, 0, n) != 0) {
+      // Not a warning: through at once (a progress line has no newline).
+      size_t len = nl == std::string::npos ? p.size() : nl + 1;
+      if (!self->quiet_) fwrite(p.data(), 1, len, self->saved_);
+      p.erase(0, len);
+      continue;
+    }
+    if (nl == std::string::npos) break;  // the rest of a warning is still to come
+    self->lines_.push_back(p.substr(prefix.size(), nl - prefix.size()));
+    p.erase(0, nl + 1);
+  }
+  return static_cast<ssize_t>(size);
+}
+
+void print_warnings(const char* tool, const std::vector<std::string>& lines, Kmsg kmsg, bool failed, bool quiet) {
+  if (quiet || kmsg == Kmsg::None) return;
+  bool listed = kmsg == Kmsg::Warning || failed;
+  for (const std::string& line : lines)
+    if (listed)
+      fprintf(stderr, "- %s\n", line.c_str());
+    else
+      fprintf(stderr, "%s: warning: %s\n", tool, line.c_str());
 }
 
 Result<std::pair<std::string, std::string>> parse_relocation(const std::string& arg) {

@@ -1,7 +1,10 @@
 // What the three tools share: BLCR's exit codes, progress lines, --relocate parsing.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +34,35 @@ class ProgressLine {
   double start_;
   double last_ = 0;
 };
+
+// BLCR's --kmsg-none / --kmsg-error / --kmsg-warning.
+enum class Kmsg { None, Error, Warning };
+
+// The engine prints its warnings on stderr as "<tool>: warning: TEXT". While a capture
+// is active, the stdio stream stderr (not fd 2, which restored processes may inherit)
+// keeps those lines instead, and passes everything else through (nothing with --quiet).
+class WarningCapture {
+ public:
+  WarningCapture(const char* tool, bool quiet);
+  ~WarningCapture();
+  WarningCapture(const WarningCapture&) = delete;
+  WarningCapture& operator=(const WarningCapture&) = delete;
+  void stop();
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  static ssize_t write(void* cookie, const char* buf, size_t size);
+  std::string prefix_;
+  bool quiet_;
+  FILE* saved_ = nullptr;
+  std::string pending_;
+  std::vector<std::string> lines_;
+};
+
+// Shows warnings (after the run, nothing with --quiet): with --kmsg-warning always as
+// "- TEXT" lines; with --kmsg-error as "- TEXT" if the run failed, else as
+// "<tool>: warning: TEXT"; with --kmsg-none never.
+void print_warnings(const char* tool, const std::vector<std::string>& lines, Kmsg kmsg, bool failed, bool quiet);
 
 // "OLD=NEW", with \= and \\ escapes.
 Result<std::pair<std::string, std::string>> parse_relocation(const std::string& arg);

@@ -59,8 +59,12 @@ def body(t):
     t.check(r.rc == 0, f"--kmsg-warning checkpoint failed: {r}")
     t.check(any("fd 7" in line for line in kmsg_lines(r.err)),
             f"--kmsg-warning: a '- ' line naming fd 7 expected on success: {r}")
+    t.check("warning:" not in r.err, f"--kmsg-warning: the '- ' lines replace the plain warnings: {r}")
     r = ckpt("default")
     t.check(r.rc == 0 and not kmsg_lines(r.err), f"default (--kmsg-error): no '- ' lines on success: {r}")
+    t.check("warning:" in r.err and "fd 7" in r.err, f"default: the plain warning is shown on success: {r}")
+    r = ckpt("none", "--kmsg-none")
+    t.check(r.rc == 0 and "fd 7" not in r.err, f"--kmsg-none: no warning shown: {r}")
     r = ckpt("error", "--kmsg-warning", "--kmsg-error")
     t.check(r.rc == 0 and not kmsg_lines(r.err), f"--kmsg-error (last wins): no '- ' lines on success: {r}")
 

@@ -99,6 +99,18 @@ def body(t):
     t.check_counter_resumed(s, at_ckpt, s.pid, "served image")
     t.kill_restored(rp, s.pid, "served image")
 
+    t.section("a directory as the destination descriptor: one context.PID per process in it")
+    s = t.spin_print(name="dirfd")
+    d = t.mkdir("dirfd")
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r, msgs = serve(t, "dir fd", ["--tree", "-F", str(fd)], str(s.pid), extra_fds=(fd,))
+    finally:
+        os.close(fd)
+    t.check(r.rc == 0 and len(msgs) == 2 and msgs[1][1] == 0, f"dir fd: the request should succeed: {r} {msgs}")
+    t.check(os.listdir(d) == [f"context.{s.pid}"], f"dir fd: expected context.{s.pid} in {d}: {os.listdir(d)}")
+    t.kill_subject(s)
+
     missing = str(clitest.free_pid())
     t.section("no such process: ESRCH in kAccepted")
     r, msgs = serve(t, "ESRCH", ["--pid", "-F", "1"], missing)

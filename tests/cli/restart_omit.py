@@ -22,6 +22,15 @@ def comms(t, img):
     return sorted(line.split('"')[1] for line in r.stdout.splitlines() if line.strip().startswith("comm:"))
 
 
+def restored_and_released(pid, parent_comm):
+    """The restore of pid is over: it runs, untraced, under a cr_restart (a checkpoint
+    before that finds it busy-locked by the restore: EBUSY)."""
+    st = clitest.read_stat(pid)
+    parent = clitest.read_stat(st.ppid) if st else None
+    return (st is not None and st.comm == "spin_print" and clitest.tracer_pid(pid) == 0 and parent is not None
+            and parent.comm == parent_comm)
+
+
 def body(t):
     t.require_root("the restored processes get their original pids back")
     s = t.spin_print(name="omit")
@@ -35,6 +44,7 @@ def body(t):
         # itself can reopen at restart.)
         rp = t.spawn([t.cr_restart, *opts, img], name=f"cr_restart-{label}")
         t.require_restored(rp, "spin_print", pid=s.pid, failure=f"{label}: no restore")
+        t.require(clitest.wait_for(lambda: restored_and_released(s.pid, "cr_restart"), 10), f"{label}: restore not over")
         with open(f"/proc/{rp.pid}/maps") as f:
             t.require("libcr.so" in f.read(), f"{label}: cr_restart did not load libcr (not found beside it?)")
         img2 = t.path(f"img.{label}")
@@ -75,8 +85,7 @@ def body(t):
     for opt, want in (("--omit-always", ["sh", "spin_print"]), ("--omit-maybe", ["cr_restart", "sh", "spin_print"])):
         t.section(f"{opt}: a checkpoint of the shell running cr_restart")
         sh = t.spawn(["sh", "-c", f'"{t.cr_restart}" {opt} "{img}"; echo done'], name=f"sh{opt}")
-        n = len(s.counters())
-        ok = clitest.wait_for(lambda: len(s.counters()) > n + 2, 10)  # restored and running
+        ok = clitest.wait_for(lambda: restored_and_released(s.pid, "cr_restart"), 10)
         t.require(ok, f"{opt}: the restart under the shell did not happen")
         t.track_pid(s.pid, "spin_print")
         img4 = t.path(f"img.sh{opt}")
