@@ -407,17 +407,6 @@ std::vector<int> inherited_fds(std::initializer_list<int> skip) {
   return out;
 }
 
-// Fields that protocol.h and RestoreOptions gain for cr_request_restart(), set when
-// this build has them.
-template <typename M>
-void set_leader(M& m, int32_t pid) {
-  if constexpr (requires { m.leader; }) m.leader = pid;
-}
-template <typename R>
-void set_callers_child(R& r) {
-  if constexpr (requires { r.as_callers_child; }) r.as_callers_child = true;
-}
-
 void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader) {
   using namespace libcr_proto;
   HandleMsg m{};
@@ -425,7 +414,7 @@ void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t
   m.type = type;
   m.err = err;
   m.log_len = static_cast<uint32_t>(log.size());
-  set_leader(m, leader);
+  m.leader = leader;
   (void)write_all(fd, &m, sizeof m);
   if (!log.empty()) (void)write_all(fd, log.data(), log.size());
 }
@@ -468,7 +457,7 @@ int serve_restart(const Options& o) {
   ropt.after_signal = o.signal;
   ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;
-  set_callers_child(ropt);
+  ropt.as_callers_child = true;
   auto pid = restore_process(ropt);
   int err = 0;
   std::string log;
