@@ -43,6 +43,10 @@ def body(t):
     t.check(r.err == "", f"nothing should be printed when the hook fails: {r}")
     t.check(ran() == ["args"], "only the args hook should have run")
 
+    t.section("args hook as uid 65534")
+    r = t.run([t.cr_restart, f"--run-on-fail-args=exit 6", missing], user=True)
+    t.check(r.rc == 6 and r.err == "", f"uid 65534: args hook exit 6 expected: {r}")
+
     t.section("args: an unknown option runs the args hook")
     r = t.run([t.cr_restart, f"--run-on-fail-args={hook('args', 9)}", "--no-such-option", missing])
     t.check(r.rc == 9, f"args hook on a usage error: expected exit 9: {r}")

@@ -75,6 +75,28 @@ def body(t):
         r = t.run([t.cr_restart, t.path(f"img.self-{shell}")], timeout=20)
         t.check(r.rc == 7, f"{shell}: the restarted script should exit 7 like the uninterrupted run: {r}")
         t.check(s.text() == expected, f"{shell}: restarted output {s.text()!r} differs from {expected!r}")
+        if shell == "bash":
+            expected_bash = expected
+
+    t.section("uid 65534: a bash script checkpointing itself, restarted with fresh pids")
+    d = t.mkdir("nobody", mode=0o777)
+    script = os.path.join(d, "self.bash")
+    with open(script, "w") as f:
+        f.write(SELF_SCRIPT.replace("STATUS_LINE", 'echo "cr_checkpoint status $?"'))
+    os.chmod(script, 0o755)
+    img = os.path.join(d, "img")
+    old = dict(os.environ)
+    os.environ.update(CR_CHECKPOINT=t.cr_checkpoint, CR_EXTRA="--kill", CR_IMAGE=img)
+    try:
+        s = t.spawn(["bash", script], name="self-nobody", user=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    r = s.wait(20)
+    t.check(r.rc == -signal.SIGKILL, f"uid 65534: the script should die at its checkpoint: {r}")
+    r = t.run([t.cr_restart, "--no-restore-pid", img], timeout=20, user=True)
+    t.check(r.rc == 7, f"uid 65534: the restarted script should exit 7: {r}")
+    t.check(s.text() == expected_bash, f"uid 65534: restarted output {s.text()!r} differs from {expected_bash!r}")
 
     t.section("a script running cr_restart is checkpointed whole and restarted")
     d = t.mkdir("inner")
