@@ -1,6 +1,7 @@
 #include "checkpoint/frozen_process.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -38,10 +39,32 @@ Result<FrozenProcess> FrozenProcess::freeze(pid_t pid) {
   return fp;
 }
 
+namespace {
+
+// PTRACE_DETACH fails with ESRCH once a fatal signal is pending (an after-action of
+// -S 9, say, sent while the thread was frozen): the thread leaves its ptrace stop to
+// exit. That is what was asked for, not a failure. Waits (up to 2 s) until the thread
+// is a zombie or gone; a thread that stays in its ptrace stop is detached again.
+Result<void> detach_or_vanished(Tracee& t) {
+  auto r = t.detach();
+  if (r || r.error().kind() != ErrorKind::TraceeGone) return r;
+  for (int i = 0; i < 2000; ++i) {
+    auto stat = read_stat_fields(t.tid());
+    if (!stat || stat->size() < 4) return {};  // reaped: gone
+    const std::string& state = (*stat)[3];
+    if (state == "Z" || state == "X" || state == "x") return {};
+    if (state == "t" && t.detach()) return {};
+    usleep(1000);
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<void> FrozenProcess::thaw() {
   Result<void> first;
   for (auto& t : threads_) {
-    auto r = t.detach();
+    auto r = detach_or_vanished(t);
     if (!r && first) first = r;
   }
   return first;
