@@ -339,27 +339,20 @@ pid_t tgid_of(pid_t tid) {
   return static_cast<pid_t>(strtol(text->c_str() + at + 6, nullptr, 10));
 }
 
-// The checkpoint's warnings and errors: cr_log_checkpoint()'s text and --kmsg-*.
+// A served request's warnings and errors, one per line: what cr_log_checkpoint() returns
+// (at most 60 KiB; later lines are left out).
 class CheckpointLog {
  public:
   static constexpr size_t kCap = 60 * 1024;
   void add(const std::string& line) {
-    if (text_.size() + line.size() + 1 > kCap) {
-      truncated_ = true;
-      return;
-    }
-    lines_.push_back(line);
+    if (text_.size() + line.size() + 1 > kCap) return;
     text_ += line;
     text_ += '\n';
   }
   const std::string& text() const { return text_; }
-  const std::vector<std::string>& lines() const { return lines_; }
-  bool truncated() const { return truncated_; }
 
  private:
-  std::vector<std::string> lines_;
   std::string text_;
-  bool truncated_ = false;
 };
 
 void start_time_limit(unsigned seconds) {
@@ -370,8 +363,9 @@ void start_time_limit(unsigned seconds) {
   alarm(seconds);
 }
 
-// The engine's options common to both modes.
-CheckpointOptions engine_options(const Options& o, CheckpointLog& log) {
+// The engine's options common to both modes; `log` (serving a request) collects the
+// warnings. (Run by hand, they are taken from stderr: WarningCapture.)
+CheckpointOptions engine_options(const Options& o, CheckpointLog* log) {
   CheckpointOptions copt;
   copt.pid = o.pid;
   copt.scope = o.scope;
@@ -387,7 +381,7 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog& log) {
   copt.save_private = o.save_private;
   copt.save_shared = o.save_shared;
   copt.cancelled = [] { return g_timed_out != 0; };
-  copt.log = [&log](const std::string& line) { log.add(line); };
+  if (log) copt.log = [log](const std::string& line) { log->add(line); };
   return copt;
 }
 
@@ -442,10 +436,10 @@ Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& pro
   return 0;
 }
 
-Result<int> run(const Options& o, CheckpointLog& log) {
+Result<int> run(const Options& o) {
   start_time_limit(o.timeout);
   ProgressLine progress("cr_checkpoint", "written");
-  CheckpointOptions copt = engine_options(o, log);
+  CheckpointOptions copt = engine_options(o, nullptr);
   copt.requester = getpid();
   copt.requester_tid = getpid();
   copt.request_target = o.pid;
@@ -539,7 +533,7 @@ int serve(const Options& o) {
   };
   start_time_limit(o.timeout);
   CheckpointLog log;
-  CheckpointOptions copt = engine_options(o, log);
+  CheckpointOptions copt = engine_options(o, &log);
   copt.requester = tgid_of(o.requester_tid);
   copt.requester_tid = o.requester_tid;
   copt.request_target = o.request_target;
@@ -597,9 +591,8 @@ int main(int argc, char** argv) {
     Fd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
     if (null.valid()) dup2(null.get(), 2);
   }
-  CheckpointLog log;
   WarningCapture warnings("cr_checkpoint", o.quiet);
-  auto result = run(o, log);
+  auto result = run(o);
   warnings.stop();
   print_warnings("cr_checkpoint", warnings.lines(), o.kmsg, !result || *result != 0, o.quiet);
   if (result) return *result;

@@ -37,8 +37,6 @@ namespace {
 constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
 constexpr uint64_t kGuard = 1ull << 20;  // kept free below stacks and around our area
 
-bool overlaps(uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return a < d && c < b; }
-
 }  // namespace
 
 Result<uint64_t> choose_area(const std::vector<const ProcessImage*>& images, const std::vector<MapsEntry>& stub_maps, uint64_t size) {
