@@ -2,7 +2,9 @@
  * cr_poll_restart() for the leader's pid; the leader must be OUR child (waitpid works on
  * it) and, with CR_RSTRT_RESTORE_PID, have its original pid.
  *
- *   restart_api IMAGE EXPECTED_PID|0 EXPECTED_EXIT
+ *   restart_api IMAGE EXPECTED_PID|0 EXPECTED_EXIT [OLD NEW]
+ *
+ * With OLD NEW, the request carries a one-entry relocation table (cr_relocate).
  *
  * Also checks the argument errors (bad version: EINVAL, bad fd: EBADF) and that a corrupt
  * image is accepted as a request and then fails at the poll with ERR_POST and a log. */
@@ -43,8 +45,8 @@ static pid_t parent_of(pid_t pid) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: restart_api IMAGE EXPECTED_PID|0 EXPECTED_EXIT\n");
+  if (argc != 4 && argc != 6) {
+    fprintf(stderr, "usage: restart_api IMAGE EXPECTED_PID|0 EXPECTED_EXIT [OLD NEW]\n");
     return 2;
   }
   const pid_t expected_pid = atoi(argv[2]);
@@ -92,6 +94,14 @@ int main(int argc, char **argv) {
   cr_initialize_restart_args_t(&args);
   args.cr_fd = fd;
   if (expected_pid == 0) args.cr_flags = 0;  /* fresh pids */
+  char table_space[CR_RSTRT_RELOCATE_SIZE(1)];
+  struct cr_rstrt_relocate *table = (struct cr_rstrt_relocate *)table_space;
+  if (argc == 6) {
+    table->count = 1;
+    table->path[0].oldpath = argv[4];
+    table->path[0].newpath = argv[5];
+    args.cr_relocate = table;
+  }
   rc = cr_request_restart(&args, &h);
   CHECK(rc == 0, "cr_request_restart: %s", cr_strerror(errno));
   if (rc != 0) return 1;

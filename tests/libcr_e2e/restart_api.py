@@ -33,12 +33,21 @@ def main():
     ap.add_argument("--self-checkpoint", required=True)
     ap.add_argument("--restart-api", required=True)
     ap.add_argument("--fresh-pid", action="store_true")
+    ap.add_argument("--relocate", action="store_true",
+                    help="run a copy of the program from one directory, move the directory, "
+                         "restart through a relocation table")
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     scratch = tempfile.mkdtemp(prefix="crest-restart-api-")
     try:
         ctx = os.path.join(scratch, "context")
-        p = subprocess.Popen([a.self_checkpoint, ctx, "proc"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        prog = a.self_checkpoint
+        if a.relocate:
+            old_dir = os.path.join(scratch, "old")
+            os.makedirs(old_dir)
+            prog = os.path.join(old_dir, "self_checkpoint")
+            shutil.copy2(a.self_checkpoint, prog)
+        p = subprocess.Popen([prog, ctx, "proc"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             out1, err1 = p.communicate(timeout=60)
         except subprocess.TimeoutExpired:
@@ -52,7 +61,12 @@ def main():
         mark = lines.index("continued (image fd closed, status 0)")
         reap_all()
         want_pid = "0" if a.fresh_pid else str(original_pid)
-        q = subprocess.Popen([a.restart_api, ctx, want_pid, "7"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        extra = []
+        if a.relocate:
+            new_dir = os.path.join(scratch, "new")
+            os.rename(old_dir, new_dir)  # the executable the image names is gone
+            extra = [old_dir, new_dir]
+        q = subprocess.Popen([a.restart_api, ctx, want_pid, "7"] + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             out2, err2 = q.communicate(timeout=60)
         except subprocess.TimeoutExpired:
@@ -63,7 +77,8 @@ def main():
                              ["restart_api: leader is my child and exited 7"]) + "\n"
         if q.returncode != 0 or out2.decode() != expected:
             fail(f"restart_api exited {q.returncode}\nexpected:\n{expected}\ngot:\n{out2.decode()}\nstderr:\n{err2.decode()}")
-        print(f"ok: cr_request_restart ({'fresh pid' if a.fresh_pid else 'original pid'}): leader is the caller's child")
+        print(f"ok: cr_request_restart ({'fresh pid' if a.fresh_pid else 'original pid'}"
+              f"{', relocated' if a.relocate else ''}): leader is the caller's child")
     finally:
         reap_all()
         shutil.rmtree(scratch, ignore_errors=True)
