@@ -1,6 +1,7 @@
 // What the dump units share for one process.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -56,6 +57,14 @@ Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::
 Result<void> classify_sockets(std::vector<std::pair<pid_t, FdTableRecord*>>& tables, bool skip_unsupported);
 // SocketData sections: what is queued for reading on each socket of this process.
 Result<void> write_socket_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done);
+
+// fifo_dump.cc: a FIFO fd whose /proc link is a path is a named FIFO (FdKind::Fifo).
+bool is_named_fifo(const std::string& link_target);
+void classify_fifo(const struct stat& st, FdRecord& rec);
+
+// inotify_dump.cc: an inotify fd with its watches (FdKind::Inotify); fails naming pid, fd
+// and wd when a watched object's path cannot be found.
+Result<void> classify_inotify(pid_t pid, FdRecord& rec);
 
 // socket_dump.cc
 struct UnixSocketInfo {

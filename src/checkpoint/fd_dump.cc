@@ -116,6 +116,7 @@ void skip(FdRecord& rec, const Error& why) {
   rec.kind = FdKind::Skipped;
   rec.params.clear();
   rec.epoll.clear();
+  rec.watches.clear();
 }
 
 }  // namespace
@@ -159,6 +160,8 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
       rec.kind = FdKind::Directory;
     } else if (S_ISCHR(st.st_mode)) {
       rec.kind = is_terminal(st.st_rdev) ? FdKind::Terminal : FdKind::Device;
+    } else if (S_ISFIFO(st.st_mode) && is_named_fifo(*target)) {
+      classify_fifo(st, rec);  // fifo_dump.cc: by path
     } else if (S_ISFIFO(st.st_mode)) {
       // Inside the image if both ends are (decided by classify_pipes once every process
       // has been read); otherwise it leads outside, like a socket below.
@@ -169,7 +172,8 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
       rec.kind = FdKind::UnixSocket;
       rec.params = {0, 0, st.st_ino, 0, 0};
     } else {
-      auto r = target->rfind("anon_inode:", 0) == 0
+      auto r = *target == "anon_inode:inotify" ? classify_inotify(pid, rec)  // inotify_dump.cc
+               : target->rfind("anon_inode:", 0) == 0
                    ? classify_anon_inode(info, *target, rec)
                    : Result<void>(Error::unsupported(format("fd %d (%s): this kind of file is not supported yet", fd, target->c_str())));
       if (!r) {
@@ -293,7 +297,9 @@ void classify_pipes(std::vector<std::pair<pid_t, FdTableRecord*>>& tables) {
 
 Result<void> write_pipe_data(DumpContext& ctx, const FdTableRecord& table, std::set<uint64_t>& done) {
   for (const FdRecord& rec : table.fds) {
-    if (rec.kind != FdKind::Pipe || (rec.flags & O_ACCMODE) == O_WRONLY || done.count(rec.pipe_id)) continue;
+    // (A named FIFO can be read through any of its ends: opening it again for reading.)
+    bool readable = (rec.kind == FdKind::Pipe && (rec.flags & O_ACCMODE) != O_WRONLY) || rec.kind == FdKind::Fifo;
+    if (!readable || done.count(rec.pipe_id)) continue;
     done.insert(rec.pipe_id);
     // A read end of our own, and tee(): copies what is buffered without consuming it.
     Fd in(::open(format("/proc/%d/fd/%d", ctx.pid, rec.fd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));

@@ -27,6 +27,18 @@ enum class FdKind : uint8_t {
                       // new SOCK_SEQPACKET pair whose other end holds the restart's Result
   LibcrHandle = 15,   // a checkpoint request of libcr still in flight: at restart, a pipe
                       // holding one kFinished message with CR_ERESTARTED
+  Fifo = 16,          // a named FIFO (mkfifo): path (reopened by path, recreated if gone or
+                      // deleted); pipe_id: its id (bit 63 set); params: [mode bits, deleted];
+                      // buffered bytes in PipeData, put back once
+  Inotify = 17,       // an inotify instance: its watches (wd, mask, path of the watched object);
+                      // events queued and not read are not saved
+};
+
+struct InotifyWatchRecord {
+  int32_t wd = 0;
+  uint32_t mask = 0;      // as inotify_add_watch() takes it (events and IN_* flags)
+  std::string path;       // the watched file or directory
+  template <class V> void fields(V& v) { v.field("wd", wd); v.field("mask", mask); v.field("path", path); }
 };
 
 struct EpollTargetRecord {
@@ -52,11 +64,13 @@ struct FdRecord {
   uint64_t pipe_id = 0;   // Pipe: the pipe's inode number, the same for both ends
   std::vector<uint64_t> params;             // per kind, see FdKind
   std::vector<EpollTargetRecord> epoll;     // Epoll
+  std::vector<InotifyWatchRecord> watches;  // Inotify
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("size", size); v.field("mtime_ns", mtime_ns); v.field("path", path);
     v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
     v.field("pipe_id", pipe_id); v.field("params", params); v.field("epoll", epoll);
+    v.field("watches", watches);
   }
 };
 

@@ -134,16 +134,25 @@ std::string restart_source(const RestoreOptions& options) {
   return *path;
 }
 
-Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images) {
+Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images, const RestoreOptions* options) {
   PipeSet pipes;
   for (const ProcessImage* image : images)
     for (const FdRecord& rec : image->fds.fds) {
-      if (rec.kind != FdKind::Pipe || pipes.count(rec.pipe_id)) continue;
-      int p[2];
-      if (pipe2(p, O_CLOEXEC) != 0) return Error::os("pipe2");
+      if ((rec.kind != FdKind::Pipe && rec.kind != FdKind::Fifo) || pipes.count(rec.pipe_id)) continue;
+      if (rec.kind == FdKind::Fifo) {
+        Fd holder = CR_TRY(open_fifo(rec, options ? relocate_path(rec.path, options->relocations) : rec.path));
+        LocalPipe& lp = pipes[rec.pipe_id];
+        lp.write = Fd(fcntl(holder.get(), F_DUPFD_CLOEXEC, 0));
+        if (!lp.write.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+        lp.read = std::move(holder);
+      } else {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0) return Error::os("pipe2");
+        LocalPipe& lp = pipes[rec.pipe_id];
+        lp.read = Fd(p[0]);
+        lp.write = Fd(p[1]);
+      }
       LocalPipe& lp = pipes[rec.pipe_id];
-      lp.read = Fd(p[0]);
-      lp.write = Fd(p[1]);
       for (const ProcessImage* owner : images) {
         auto it = owner->pipe_data.find(rec.pipe_id);
         if (it == owner->pipe_data.end()) continue;
@@ -167,6 +176,7 @@ Result<Fd> open_pipe_end(const FdRecord& rec, PipeSet& pipes) {
   auto it = pipes.find(rec.pipe_id);
   if (it == pipes.end()) return Error::corrupt(format("fd %d: pipe %llu was not made", rec.fd, (unsigned long long)rec.pipe_id));
   LocalPipe& lp = it->second;
+  if (rec.kind == FdKind::Fifo) return open_fifo_end(rec, lp.read.get());
   int mode = rec.flags & O_ACCMODE;
   bool* used = mode == O_RDONLY ? &lp.read_used : mode == O_WRONLY ? &lp.write_used : nullptr;
   int source = mode == O_WRONLY ? lp.write.get() : lp.read.get();
@@ -409,6 +419,7 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
         f = open_inherited(rec, options);
         break;
       case FdKind::Pipe:
+      case FdKind::Fifo:
         f = open_pipe_end(rec, pipes);
         break;
       case FdKind::Skipped:
@@ -425,6 +436,9 @@ Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const Res
       case FdKind::TimerFd:
       case FdKind::Epoll:
         f = make_anon_file(rec);
+        break;
+      case FdKind::Inotify:
+        f = make_inotify(rec, options);
         break;
       case FdKind::LibcrChannel:
         f = make_libcr_channel(rec, options, channels, image.process.pid);

@@ -56,7 +56,16 @@ struct LocalPipe {
   bool read_used = false, write_used = false;
 };
 using PipeSet = std::map<uint64_t, LocalPipe>;
-Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images);
+// Named FIFOs (FdKind::Fifo) are in it too: `read` holds the FIFO open O_RDWR (found or
+// made again by path, `options` giving the relocations), `write` is a dup of it.
+Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images, const RestoreOptions* options = nullptr);
+// fifo_restore.cc: the FIFO of `rec` at `path` (relocated), opened O_RDWR | O_NONBLOCK;
+// one end of it, reopened from that holder with the end's flags.
+Result<Fd> open_fifo(const FdRecord& rec, const std::string& path);
+Result<Fd> open_fifo_end(const FdRecord& rec, int holder);
+// inotify_restore.cc: a new inotify instance with the watches of `rec`, each with its
+// saved watch descriptor.
+Result<Fd> make_inotify(const FdRecord& rec, const RestoreOptions& options);
 // The unix sockets of the image by inode: connected pairs made with socketpair() and
 // refilled with what was queued, listeners bound and listening, datagram sockets bound.
 using SocketSet = std::map<uint64_t, Fd>;

@@ -347,7 +347,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
 
   std::vector<const ProcessImage*> images;
   for (auto& p : procs) images.push_back(&p.image);
-  PipeSet pipes = CR_TRY(make_pipes(images));
+  PipeSet pipes = CR_TRY(make_pipes(images, &options));
   SocketSet sockets = CR_TRY(make_sockets(images));
   PreparedMap prepared;
   for (auto& p : procs) {
