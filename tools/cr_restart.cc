@@ -345,6 +345,9 @@ int parse(int argc, char** argv, Options& o) {
     o.file = argv[optind++];
     ++sources;
   }
+  // BLCR: two of -f, -F, -d are invalid arguments (EINVAL); no image at all, or a file
+  // name besides one of them, is a usage error.
+  if (sources > 1) return fail(EINVAL, kHookArgs, "give only one of -f FILE, -F FD and -d DIR");
   if (optind < argc || sources != 1) return usage_error("%s", "give exactly one image (FILE, -f FILE, -F FD or -d DIR)");
   return -1;
 }
