@@ -123,7 +123,8 @@ def body(t):
     s.wait(5)
     rp = t.start([t.cr_restart, "--no-restore-pid", "-d", du], user=True)
     st = t.wait_restored(rp, "spin_print")
-    t.require(st, f"cr_restart -d as uid 65534 did not restore: {rp.wait(5)}")
+    if not st:
+        t.fail_now(f"cr_restart -d as uid 65534 did not restore: {rp.wait(5)}")
     t.check(clitest.wait_for(lambda: len(s.counters()) >= len(at) + 5, 10) and s.counters()[len(at)] == at[-1] + 1,
             f"uid 65534: the counter did not go on ({at[-2:]} then {s.counters()[len(at):len(at) + 3]})")
     t.kill_restored(rp, st.pid, "uid 65534")

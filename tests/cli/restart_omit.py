@@ -73,7 +73,8 @@ def body(t):
     at = s.counters()
     outer = t.start([t.cr_restart, img3])
     st = t.wait_restored(outer, "cr_restart", pid=inner)
-    t.require(st, f"the inner cr_restart did not come back as pid {inner}: {outer.wait(5)}")
+    if not st:
+        t.fail_now(f"the inner cr_restart did not come back as pid {inner}: {outer.wait(5)}")
     child = clitest.read_stat(s.pid)
     t.check(child and child.ppid == inner, f"spin_print should be the restored cr_restart's child: {child}")
     t.track_pid(s.pid, "spin_print")
