@@ -8,6 +8,7 @@
 #include "base/fd.h"
 #include "image/compression.h"
 #include "image/image_reader.h"
+#include "records/sysv_ipc_record.h"
 #include "records/fd_record.h"
 #include "records/memory_record.h"
 #include "records/process_record.h"
@@ -59,6 +60,7 @@ Result<void> dump(int fd, const std::string& name, bool records) {
       case SectionType::Signals: CR_TRY(print<SignalsRecord>(s, out)); break;
       case SectionType::FdTable: CR_TRY(print<FdTableRecord>(s, out)); break;
       case SectionType::MemoryMap: CR_TRY(print<MemoryMapRecord>(s, out)); break;
+      case SectionType::SysvIpc: CR_TRY(print<SysvIpcRecord>(s, out)); break;
       default: break;
     }
     fputs(out.c_str(), stdout);

@@ -299,6 +299,9 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   link_shared_files(tables);
   classify_pipes(tables);
   CR_TRY(classify_sockets(tables, opt.skip_unsupported));
+  std::set<pid_t> scope_pids;
+  for (auto& d : dumps) scope_pids.insert(d.proc.pid);
+  SysvIpcRecord sysv_ipc = CR_TRY(collect_sysv_ipc(scope_pids));  // sysv_ipc_dump.cc
 
   ImageWriter writer(opt.out_fd);
   CR_TRY(writer.write_header());
@@ -317,6 +320,8 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
     CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
     CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);
     CR_TRY(write_socket_data(ctx, d.fds, sockets_saved), "process %d", pid);
+    if (i == 0 && (!sysv_ipc.sem_sets.empty() || !sysv_ipc.queues.empty()))
+      CR_TRY(writer.write_record(SectionType::SysvIpc, pid, sysv_ipc));  // once, with the first process
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
   }
   SharedObjectsSaved shared_saved;

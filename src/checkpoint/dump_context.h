@@ -13,6 +13,7 @@
 #include "ptrace/tracee.h"
 #include "records/fd_record.h"
 #include "records/memory_record.h"
+#include "records/sysv_ipc_record.h"
 #include "sys/procfs.h"
 
 namespace crest {
@@ -65,6 +66,10 @@ void classify_fifo(const struct stat& st, FdRecord& rec);
 // inotify_dump.cc: an inotify fd with its watches (FdKind::Inotify); fails naming pid, fd
 // and wd when a watched object's path cannot be found.
 Result<void> classify_inotify(pid_t pid, FdRecord& rec);
+
+// sysv_ipc_dump.cc: the System V semaphore sets and message queues last used by a
+// process of `scope` (docs/design.md), with their values and messages.
+Result<SysvIpcRecord> collect_sysv_ipc(const std::set<pid_t>& scope);
 
 // socket_dump.cc
 struct UnixSocketInfo {

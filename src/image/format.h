@@ -26,6 +26,7 @@ enum class SectionType : uint32_t {
   MemoryPagesCompressed = 11,  // a MemoryPages payload compressed (image/compression.h)
   SocketData = 10,  // u64 inode, u32 message count, u32 0, then per message: u32 length,
                     // u32 sender name length, sender name, bytes
+  SysvIpc = 12,     // SysvIpcRecord: System V semaphore sets and message queues the job uses
   Trailer = 0xFFFF,
 };
 

@@ -21,6 +21,7 @@ const char* section_name(SectionType t) {
     case SectionType::ProcessTree: return "ProcessTree";
     case SectionType::PipeData: return "PipeData";
     case SectionType::SocketData: return "SocketData";
+    case SectionType::SysvIpc: return "SysvIpc";
     case SectionType::MemoryPagesCompressed: return "MemoryPagesCompressed";
     case SectionType::Trailer: return "Trailer";
   }

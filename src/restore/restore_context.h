@@ -15,6 +15,7 @@
 #include "records/memory_record.h"
 #include "records/process_record.h"
 #include "records/signals_record.h"
+#include "records/sysv_ipc_record.h"
 #include "records/thread_record.h"
 #include "restore/restorer.h"
 #include "sys/procfs.h"
@@ -38,6 +39,7 @@ struct ProcessImage {
   };
   std::map<uint64_t, std::vector<QueuedMessage>> socket_data;  // inode -> queued messages
   MemoryMapRecord memory;
+  SysvIpcRecord sysv_ipc;  // System V semaphore sets and message queues (with the first process)
 };
 
 // A file opened by cr_restart, to appear at `target` in the stub.
@@ -66,6 +68,9 @@ Result<Fd> open_fifo_end(const FdRecord& rec, int holder);
 // inotify_restore.cc: a new inotify instance with the watches of `rec`, each with its
 // saved watch descriptor.
 Result<Fd> make_inotify(const FdRecord& rec, const RestoreOptions& options);
+// sysv_ipc_restore.cc: the System V semaphore sets and message queues of the image, with
+// their ids, values and messages (an object still there with its id and key is reused).
+Result<void> restore_sysv_ipc(const std::vector<const ProcessImage*>& images);
 // The unix sockets of the image by inode: connected pairs made with socketpair() and
 // refilled with what was queued, listeners bound and listening, datagram sockets bound.
 using SocketSet = std::map<uint64_t, Fd>;

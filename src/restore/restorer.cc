@@ -105,6 +105,7 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
         break;
       }
       case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
+      case SectionType::SysvIpc: image.sysv_ipc = CR_TRY(decode_section<SysvIpcRecord>(s)); break;
       default:
         return Error::corrupt(format("%s: unexpected %s section before the memory map", reader.name().c_str(), section_name(s.type)));
     }
@@ -530,6 +531,10 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   for (auto& p : procs) targets[p.image.process.pid] = {p.session.get(), &p.image};
   CR_TRY(fill_memory(targets, reader, options));
   if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
+  // System V semaphores and queues are global: changed only once the image is known whole.
+  std::vector<const ProcessImage*> images;
+  for (auto& p : procs) images.push_back(&p.image);
+  CR_TRY(restore_sysv_ipc(images));  // sysv_ipc_restore.cc
 
   const int sock_at = socket_number(procs);
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);

