@@ -680,6 +680,10 @@ class Case:
         st = find() if st else None
         if st:
             self.track_pid(st.pid, st.comm)
+            # The stub has the process's name from its exec on; the restore is over once
+            # cr_restart has let it go (no longer traced).
+            wait_for(lambda: tracer_pid(st.pid) == 0 or not parent.running(), timeout)
+            st = find()
         return st
 
     def require_restored(self, parent, comm, failure, pid=None):
