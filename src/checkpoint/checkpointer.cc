@@ -34,6 +34,7 @@
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
 #include "checkpoint/frozen_tree.h"
+#include "checkpoint/memory_dump.h"
 #include "records/process_tree_record.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/process_record.h"
@@ -324,13 +325,15 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
       CR_TRY(writer.write_record(SectionType::SysvIpc, pid, sysv_ipc));  // once, with the first process
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
   }
-  SharedObjectsSaved shared_saved;
-  for (size_t i = 0; i < dumps.size(); ++i) {
-    const pid_t pid = dumps[i].proc.pid;
-    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled, opt.compression};
-    CR_TRY(write_memory_pages(ctx, dumps[i].map, shared_saved), "process %d", pid);
-    pages += ctx.pages_written;
-  }
+  // Then the pages of all processes through one pipeline, several processes read at
+  // once (their sections interleave; restore takes them in any order).
+  std::vector<ProcessPages> page_jobs;
+  for (size_t i = 0; i < dumps.size(); ++i) page_jobs.push_back({dumps[i].proc.pid, &tree.processes()[i].leader(), &dumps[i].map});
+  TreePagesOptions page_opt;
+  page_opt.compression = opt.compression;
+  page_opt.progress = opt.progress;
+  page_opt.cancelled = opt.cancelled;
+  pages = CR_TRY(write_tree_memory_pages(writer, page_jobs, page_opt));
   CR_TRY(writer.write_trailer());
   return CheckpointStats{writer.bytes_written(), pages};
 }

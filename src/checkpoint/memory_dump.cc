@@ -4,13 +4,20 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "base/fd.h"
+#include "base/scope_exit.h"
+#include "checkpoint/memory_dump.h"
 #include "sys/io.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/page_pipeline.h"
@@ -170,45 +177,95 @@ Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntr
   return rec;
 }
 
-Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved) {
-  Fd pagemap(::open(format("/proc/%d/pagemap", ctx.pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", ctx.pid));
+namespace {
+
+// Which parts of shared memory objects have been claimed for saving, across the
+// processes (and reader threads) of one checkpoint.
+class SharedClaims {
+ public:
+  explicit SharedClaims(SharedObjectsSaved& saved) : saved_(saved) {}
+  // True if [lo, hi) of object `id` is this caller's to save (it is claimed now); false
+  // if an earlier claim covers it.
+  bool claim(uint64_t id, uint64_t lo, uint64_t hi) {
+    std::lock_guard lock(mu_);
+    auto& covered = saved_[id];
+    for (auto [a, b] : covered)
+      if (a <= lo && hi <= b) return false;
+    covered.emplace_back(lo, hi);
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  SharedObjectsSaved& saved_;
+};
+
+// One copy from the target's pages into ours (process_vm_readv), where /proc/PID/mem
+// copies each page twice (through a kernel bounce page) and takes the target's mmap lock
+// per page. What it cannot read (no read permission: PROT_NONE or write-only areas) is
+// read through /proc/PID/mem, which can.
+Result<void> read_pages(const Tracee& tracee, pid_t pid, uint64_t addr, uint8_t* out, size_t size) {
+  while (size > 0) {
+    iovec local{out, size};
+    iovec remote{reinterpret_cast<void*>(addr), size};
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n <= 0) return tracee.read_memory(addr, out, size);
+    out += n;
+    addr += n;
+    size -= n;
+  }
+  return {};
+}
+
+// What a reader of one process needs from the checkpoint as a whole.
+struct ReaderShared {
+  PagePipeline& pipeline;
+  SharedClaims& claims;
+  std::function<bool()> cancelled;
+  std::function<bool()> abandoned;                 // another reader failed: stop quietly
+  std::function<void(size_t)> queued;              // a section of this many bytes was submitted
+  std::function<void(uint64_t)> progress_partial;  // bytes of the section being filled
+};
+
+// Reads the pages of one process into the pipeline, one section per buffer; runs of
+// small areas share a section. Returns the pages read.
+Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Tracee& tracee, const MemoryMapRecord& map) {
+  Fd pagemap(::open(format("/proc/%d/pagemap", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
   const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * page;
-  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity, ctx.compression);
-  uint64_t queued = 0;
+  PagePipeline& pipeline = shared.pipeline;
+  uint64_t pages = 0;
   std::vector<uint8_t>* buf = nullptr;  // the section being filled
   size_t used = 0;
-  auto flush = [&]() -> Result<void> {
-    if (!buf) return {};
+  // Every buffer goes back to the pipeline, also on an early return.
+  ScopeExit give_back([&] {
+    if (buf) pipeline.release(buf);
+  });
+  auto flush = [&] {
+    if (!buf) return;
     if (used == 0) {
       pipeline.release(buf);
     } else {
-      pipeline.submit(buf, used, XXH3_64bits(buf->data(), used));
-      queued += used;
+      pipeline.submit(buf, used, XXH3_64bits(buf->data(), used), static_cast<uint32_t>(pid));
+      shared.queued(used);
     }
     buf = nullptr;
-    return {};
   };
   for (const VmaRecord& v : map.vmas) {
-    if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) {
-      // Shared memory seen through an earlier area (of this or another process) is saved
-      // once: its pages reach every mapping of the object at restore.
-      auto& covered = saved[v.object_id];
-      uint64_t lo = v.file_offset, hi = v.file_offset + (v.end - v.start);
-      bool seen = false;
-      for (auto [a, b] : covered)
-        if (a <= lo && hi <= b) seen = true;
-      if (seen) continue;
-      covered.emplace_back(lo, hi);
-    }
+    // Shared memory seen through an earlier area (of this or another process) is saved
+    // once: its pages reach every mapping of the object at restore.
+    if ((v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) &&
+        !shared.claims.claim(v.object_id, v.file_offset, v.file_offset + (v.end - v.start)))
+      continue;
     auto ranges = CR_TRY(pages_to_save(pagemap.get(), v), "area %llx-%llx", (unsigned long long)v.start, (unsigned long long)v.end);
     for (auto [start, end] : ranges) {
       for (uint64_t a = start; a < end;) {
-        if (ctx.cancelled && ctx.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
+        if (shared.cancelled && shared.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
+        if (shared.abandoned()) return pages;
         // Runs of small areas share one section: fill the current buffer while it has
         // room for a run header and at least one page.
-        if (buf && used + sizeof(PageRunHeader) + page > capacity) CR_TRY(flush());
+        if (buf && used + sizeof(PageRunHeader) + page > capacity) flush();
         if (!buf) {
           buf = CR_TRY(pipeline.acquire());
           used = 0;
@@ -216,17 +273,94 @@ Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, Sh
         uint64_t room = (capacity - used - sizeof(PageRunHeader)) / page;
         uint64_t n = std::min<uint64_t>((end - a) / page, room);
         uint8_t* at = buf->data() + used;
-        CR_TRY(ctx.tracee.read_memory(a, at + sizeof(PageRunHeader), n * page));
+        CR_TRY(read_pages(tracee, pid, a, at + sizeof(PageRunHeader), n * page));
         // Pages that hold only zeros need not be stored where a fresh page is zero
         // already (anything but a private file mapping): they become holes.
         used += v.kind == VmaKind::FilePrivate ? pack_runs_keep_zeros(at, a, n, page) : pack_runs_skip_zeros(at, a, n, page);
-        ctx.pages_written += n;
-        if (ctx.progress) ctx.progress(queued + used);
+        pages += n;
+        if (shared.progress_partial) shared.progress_partial(used);
         a += n * page;
       }
     }
   }
-  CR_TRY(flush());
+  flush();
+  return pages;
+}
+
+constexpr size_t kMaxReaders = 3;
+
+}  // namespace
+
+Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<ProcessPages>& processes,
+                                         const TreePagesOptions& options) {
+  if (processes.empty()) return uint64_t{0};
+  size_t readers = options.readers;
+  if (readers == 0) readers = std::clamp<long>(sysconf(_SC_NPROCESSORS_ONLN), 1, static_cast<long>(kMaxReaders));
+  readers = std::min(readers, processes.size());
+  const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * sysconf(_SC_PAGESIZE);
+  // Each reader fills one buffer while the writers hold one each and a few wait queued:
+  // with 2 readers, 6 x 4 MiB.
+  PagePipeline pipeline(writer, static_cast<uint32_t>(processes[0].pid), 2 * readers + 2, capacity, options.compression);
+
+  SharedObjectsSaved saved;
+  SharedClaims claims(saved);
+  std::mutex mu;  // progress, the next process, the first error
+  uint64_t queued_total = 0;
+  size_t next = 0;
+  std::optional<Error> first_error;
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> pages{0};
+
+  auto reader = [&] {
+    // Per reader: its own partial count, so progress never goes backwards.
+    ReaderShared shared{pipeline, claims, options.cancelled, [&] { return failed.load(std::memory_order_relaxed); },
+                        [&](size_t bytes) {
+                          std::lock_guard lock(mu);
+                          queued_total += bytes;
+                          if (options.progress) options.progress(queued_total);
+                        },
+                        nullptr};
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard lock(mu);
+        if (next == processes.size() || first_error) return;
+        i = next++;
+      }
+      const ProcessPages& p = processes[i];
+      auto r = read_process_pages(shared, p.pid, *p.tracee, *p.map);
+      if (r) {
+        pages += *r;
+        continue;
+      }
+      std::lock_guard lock(mu);
+      if (!first_error) first_error = r.error().context(format("process %d", p.pid));
+      failed = true;
+      return;
+    }
+  };
+  // The extra readers start after the pipeline blocked the caller's signals, so they
+  // inherit that mask: asynchronous signals go to the writers.
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < readers; ++i) threads.emplace_back(reader);
+  reader();
+  for (auto& t : threads) t.join();
+  if (first_error) return *first_error;
+  CR_TRY(pipeline.finish());
+  return pages.load();
+}
+
+Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved) {
+  const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * sysconf(_SC_PAGESIZE);
+  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity, ctx.compression);
+  SharedClaims claims(saved);
+  uint64_t queued = 0;
+  ReaderShared shared{pipeline, claims, ctx.cancelled, [] { return false; },
+                      [&](size_t bytes) { queued += bytes; },
+                      [&](uint64_t partial) {
+                        if (ctx.progress) ctx.progress(queued + partial);
+                      }};
+  ctx.pages_written += CR_TRY(read_process_pages(shared, ctx.pid, ctx.tracee, map));
   return pipeline.finish();
 }
 

@@ -31,7 +31,8 @@ PagePipeline::~PagePipeline() {
 }
 
 void PagePipeline::run() {
-  std::vector<uint8_t> packed;  // compressed payload, reused
+  std::optional<PageCompressor> compressor;  // one context and output buffer per thread
+  if (compression_.codec != Codec::None) compressor.emplace(compression_);
   for (;;) {
     Job job;
     {
@@ -47,15 +48,18 @@ void PagePipeline::run() {
       std::lock_guard lock(mu_);
       failed = error_.has_value();
     }
-    if (!failed && compression_.codec == Codec::None) {
+    if (!failed && !compressor) {
       std::lock_guard write_lock(write_mu_);
-      r = writer_.write_section_prehashed(SectionType::MemoryPages, owner_, job.buf->data(), job.size, job.checksum);
+      r = writer_.write_section_prehashed(SectionType::MemoryPages, job.owner, job.buf->data(), job.size, job.checksum);
     } else if (!failed) {
-      r = compress_pages(compression_, job.buf->data(), job.size, packed);
-      uint64_t checksum = XXH3_64bits(packed.data(), packed.size());
-      if (r) {
+      auto packed = compressor->compress(job.buf->data(), job.size);
+      if (!packed) {
+        r = packed.error();
+      } else {
+        auto [data, size] = *packed;
+        uint64_t checksum = XXH3_64bits(data, size);
         std::lock_guard write_lock(write_mu_);
-        r = writer_.write_section_prehashed(SectionType::MemoryPagesCompressed, owner_, packed.data(), packed.size(), checksum);
+        r = writer_.write_section_prehashed(SectionType::MemoryPagesCompressed, job.owner, data, size, checksum);
       }
     }
     {
@@ -76,10 +80,10 @@ Result<std::vector<uint8_t>*> PagePipeline::acquire() {
   return b;
 }
 
-void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum) {
+void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum, uint32_t owner) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({buf, size, checksum});
+    queue_.push_back({buf, size, checksum, owner});
   }
   cv_.notify_all();
 }

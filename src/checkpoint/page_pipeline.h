@@ -1,8 +1,10 @@
-// PagePipeline: reading target memory (and checksumming it) on the calling thread while a
-// writer thread writes the sections out, so the two copies overlap on two cores. A small
-// ring of buffers bounds cr_checkpoint's memory whatever the target's size.
+// PagePipeline: reading target memory (and checksumming it) on one or more reader threads
+// while a writer thread writes the sections out, so the copies overlap on two cores. A
+// small ring of buffers bounds cr_checkpoint's memory whatever the target's size.
 // With compression, two writer threads compress in parallel (sections of one process
-// may reach the image in any order: each covers its own addresses).
+// may reach the image in any order: each covers its own addresses). One pipeline can
+// carry the pages of several processes (each section names its owner), so that the
+// processes of a tree are read at the same time into one stream.
 // While it runs, asynchronous signals go to the writer threads (the caller blocks them), so
 // that a signal such as the -t alarm interrupts a write blocked on a full pipe.
 #pragma once
@@ -35,7 +37,9 @@ class PagePipeline {
   // A free buffer of buffer_size bytes; fails once the writer has failed.
   Result<std::vector<uint8_t>*> acquire();
   // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
-  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum);
+  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum) { submit(buf, size, checksum, owner_); }
+  // The same for a section of another process than the pipeline's owner.
+  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum, uint32_t owner);
   // Gives back a buffer that turned out to hold nothing to write.
   void release(std::vector<uint8_t>* buf);
   // Waits until everything queued is written; the writer's error, if any.
@@ -46,6 +50,7 @@ class PagePipeline {
     std::vector<uint8_t>* buf;
     size_t size;
     uint64_t checksum;
+    uint32_t owner;
   };
   void run();
 

@@ -55,6 +55,41 @@ Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t siz
   return {};
 }
 
+PageCompressor::PageCompressor(const Compression& c) : c_(c) {
+  if (c_.codec == Codec::Zstd) {
+    ZSTD_CCtx* z = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, c_.level);
+    zstd_ = z;
+  }
+}
+
+PageCompressor::~PageCompressor() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_)); }
+
+Result<std::pair<const uint8_t*, size_t>> PageCompressor::compress(const uint8_t* raw, size_t size) {
+  size_t bound = c_.codec == Codec::Zstd ? ZSTD_compressBound(size) : static_cast<size_t>(LZ4_compressBound(static_cast<int>(size)));
+  if (capacity_ < kHead + bound) {
+    out_.reset(new uint8_t[kHead + bound]);  // not zero-filled: only written bytes are used
+    capacity_ = kHead + bound;
+  }
+  uint8_t* out = out_.get();
+  memset(out, 0, kHead);
+  out[0] = static_cast<uint8_t>(c_.codec);
+  uint64_t raw_size = size;
+  memcpy(out + 8, &raw_size, 8);
+  size_t n;
+  if (c_.codec == Codec::Zstd) {
+    if (!zstd_) return Error::os("zstd: no compression context", ENOMEM);
+    n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(zstd_), out + kHead, bound, raw, size);
+    if (ZSTD_isError(n)) return Error::os(format("zstd: %s", ZSTD_getErrorName(n)), EIO);
+  } else {
+    int r = LZ4_compress_default(reinterpret_cast<const char*>(raw), reinterpret_cast<char*>(out + kHead),
+                                 static_cast<int>(size), static_cast<int>(bound));
+    if (r <= 0) return Error::os("lz4 compression failed", EIO);
+    n = static_cast<size_t>(r);
+  }
+  return std::pair<const uint8_t*, size_t>{out, kHead + n};
+}
+
 Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload) {
   if (payload.size() < kHead) return Error::corrupt("short compressed MemoryPages section");
   uint64_t raw_size;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,25 @@ Result<Compression> parse_compression(const std::string& spec);
 
 // The MemoryPagesCompressed payload for `raw`.
 Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out);
+
+// The same, for one thread compressing many sections: keeps its zstd context (tables,
+// window) and its output buffer from one section to the next, instead of allocating and
+// zero-filling them for every section as compress_pages does.
+class PageCompressor {
+ public:
+  explicit PageCompressor(const Compression& c);
+  ~PageCompressor();
+  PageCompressor(const PageCompressor&) = delete;
+  PageCompressor& operator=(const PageCompressor&) = delete;
+  // The payload stays valid until the next call.
+  Result<std::pair<const uint8_t*, size_t>> compress(const uint8_t* raw, size_t size);
+
+ private:
+  Compression c_;
+  void* zstd_ = nullptr;  // ZSTD_CCtx
+  std::unique_ptr<uint8_t[]> out_;
+  size_t capacity_ = 0;
+};
 // Back to the MemoryPages payload; any mismatch is CorruptImage.
 Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload);
 

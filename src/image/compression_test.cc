@@ -25,6 +25,27 @@ TEST(Compression, RoundTripsWithEachCodec) {
   }
 }
 
+TEST(Compression, AReusedCompressorRoundTripsEverySection) {
+  for (const char* spec : {"zstd", "zstd:5", "lz4"}) {
+    auto c = parse_compression(spec);
+    ASSERT_TRUE(c.has_value()) << spec;
+    PageCompressor pc(*c);
+    // Sections of different sizes and contents through one context and one buffer: a
+    // larger one after a smaller one grows the buffer, a smaller one after it reuses it.
+    for (size_t size : {size_t{4096}, size_t{256 * 1024}, size_t{8192}, size_t{64 * 1024}}) {
+      std::vector<uint8_t> raw(size);
+      for (size_t i = 0; i < size; ++i) raw[i] = static_cast<uint8_t>((i * 7 + size / 4096) % 251 / 3);
+      auto out = pc.compress(raw.data(), raw.size());
+      ASSERT_TRUE(out.has_value()) << spec;
+      std::vector<uint8_t> packed(out->first, out->first + out->second);
+      EXPECT_EQ(packed[0], static_cast<uint8_t>(c->codec)) << spec;
+      auto back = decompress_pages(packed);
+      ASSERT_TRUE(back.has_value()) << spec << ": " << back.error().message();
+      EXPECT_EQ(*back, raw) << spec << " size " << size;
+    }
+  }
+}
+
 TEST(Compression, RejectsADamagedFrame) {
   auto raw = sample();
   auto c = parse_compression("zstd");

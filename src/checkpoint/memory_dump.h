@@ -1,0 +1,38 @@
+// The pages of every process of a checkpoint, in one pipeline (memory_dump.cc).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <vector>
+
+#include "base/result.h"
+#include "image/compression.h"
+#include "image/image_writer.h"
+#include "ptrace/tracee.h"
+#include "records/memory_record.h"
+
+namespace crest {
+
+struct ProcessPages {
+  pid_t pid;
+  const Tracee* tracee;  // frozen; its /proc/PID/mem is read, no ptrace request is made
+  const MemoryMapRecord* map;
+};
+
+struct TreePagesOptions {
+  Compression compression = {};
+  // Reader threads: each reads one process at a time (the next one not yet taken), so
+  // the processes of a tree are read concurrently; 0 = one per online CPU (at most 4).
+  size_t readers = 0;
+  std::function<void(uint64_t)> progress;  // bytes queued so far (called under a lock)
+  std::function<bool()> cancelled;
+};
+
+// Writes the MemoryPages sections of every process (sections of different processes
+// interleave in the stream; restore takes them in any order). Shared memory objects are
+// saved once, by whichever process reaches them first. Returns the pages written.
+Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<ProcessPages>& processes,
+                                         const TreePagesOptions& options);
+
+}  // namespace crest
