@@ -14,7 +14,10 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sys/eventfd.h>
@@ -35,6 +38,20 @@ namespace crest {
 namespace {
 
 constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
+
+// The batch loop, written into our code page at kBatchLoopOffset: runs the syscalls of
+// a table of 64-byte entries {nr, a0..a5, result} from rbx up to r12, storing each
+// result, then stops on int3. Nothing else is touched (no stack).
+//   loop: cmp rbx, r12; jae done
+//         mov rax,[rbx]; mov rdi,[rbx+8]; mov rsi,[rbx+16]; mov rdx,[rbx+24]
+//         mov r10,[rbx+32]; mov r8,[rbx+40]; mov r9,[rbx+48]; syscall
+//         mov [rbx+56],rax; add rbx,64; jmp loop
+//   done: int3
+constexpr uint8_t kBatchLoop[] = {0x4c, 0x39, 0xe3, 0x73, 0x27, 0x48, 0x8b, 0x03, 0x48, 0x8b, 0x7b, 0x08,
+                                  0x48, 0x8b, 0x73, 0x10, 0x48, 0x8b, 0x53, 0x18, 0x4c, 0x8b, 0x53, 0x20,
+                                  0x4c, 0x8b, 0x43, 0x28, 0x4c, 0x8b, 0x4b, 0x30, 0x0f, 0x05, 0x48, 0x89,
+                                  0x43, 0x38, 0x48, 0x83, 0xc3, 0x40, 0xeb, 0xd4, 0xcc};
+constexpr uint64_t kBatchLoopOffset = 16;
 constexpr uint64_t kGuard = 1ull << 20;  // kept free below stacks and around our area
 
 }  // namespace
@@ -109,6 +126,7 @@ Result<std::unique_ptr<StubSession>> start_stub_session(Tracee& stub, uint64_t a
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0}));
   if (got != area) return Error::os(format("stub area landed at %llx, not %llx", (unsigned long long)got, (unsigned long long)area), EINVAL);
   CR_TRY(stub.write_memory(area, kSyscallInsn, 2));
+  CR_TRY(stub.write_memory(area + kBatchLoopOffset, kBatchLoop, sizeof kBatchLoop));
   CR_TRY(s->sys.call("mprotect", SYS_mprotect, {area, 4096, PROT_READ | PROT_EXEC}));
   s->area = area;
   s->scratch = area + 4096;
@@ -183,6 +201,86 @@ Result<SharedMemory> make_shared_memory(const std::vector<const ProcessImage*>& 
   return shm;
 }
 
+namespace {
+
+// Syscalls that need nothing from us in between (the mmap of an anonymous area and its
+// madvise calls), run many per stop: the table is written into the scratch pages and the
+// batch loop runs it, so 10,000 small areas cost a few ptrace round trips instead of one
+// per area. Errors are reported per area once the table has run (each entry runs).
+class SyscallBatch {
+ public:
+  explicit SyscallBatch(StubSession& s) : s_(s) {}
+  // An mmap that must land at v.start; errors name the area.
+  Result<void> mmap(const VmaRecord& v, std::initializer_list<uint64_t> args) { return add(SYS_mmap, args, &v); }
+  // A call whose failure is ignored (madvise advice, as before).
+  Result<void> advise(std::initializer_list<uint64_t> args) { return add(SYS_madvise, args, nullptr); }
+  Result<void> flush();
+
+ private:
+  struct Entry {
+    uint64_t nr, a[6], result;
+  };
+  static_assert(sizeof(Entry) == 64);
+  // The scratch pages but the last (the stack pointer is at their top).
+  static constexpr size_t kMaxEntries = (StubSession::kAreaSize - 4096 - 4096) / sizeof(Entry);
+  Result<void> add(long nr, std::initializer_list<uint64_t> args, const VmaRecord* v) {
+    Entry e{static_cast<uint64_t>(nr), {}, 0};
+    size_t i = 0;
+    for (uint64_t a : args) e.a[i++] = a;
+    entries_.push_back(e);
+    areas_.push_back(v);
+    if (entries_.size() == kMaxEntries) return flush();
+    return {};
+  }
+  StubSession& s_;
+  std::vector<Entry> entries_;
+  std::vector<const VmaRecord*> areas_;
+};
+
+Result<void> SyscallBatch::flush() {
+  if (entries_.empty()) return {};
+  const Tracee& t = s_.tracee;
+  const size_t bytes = entries_.size() * sizeof(Entry);
+  CR_TRY(t.write_memory(s_.scratch, entries_.data(), bytes), "writing the syscall table");
+  user_regs_struct r = s_.sys.base();
+  r.rip = s_.area + kBatchLoopOffset;
+  r.rbx = s_.scratch;
+  r.r12 = s_.scratch + bytes;
+  r.orig_rax = static_cast<uint64_t>(-1);
+  CR_TRY(t.set_regs(r), "starting the syscall batch");
+  for (;;) {
+    if (ptrace(PTRACE_CONT, t.tid(), nullptr, nullptr) != 0) return Error::os(format("ptrace(PTRACE_CONT) on %d", t.tid()));
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(t.tid(), &status, __WALL)) < 0 && errno == EINTR) {
+    }
+    if (w < 0) return Error::os(format("waiting for %d", t.tid()));
+    if (!WIFSTOPPED(status)) return Error::gone(format("process %d ended while mapping its areas", t.tid()));
+    if ((status >> 16) == PTRACE_EVENT_STOP) continue;  // a stop queued earlier: on
+    if (WSTOPSIG(status) == SIGTRAP) break;             // our int3 (not delivered: the next resume drops it)
+    return Error::os(format("process %d: signal %d while running the syscall batch", t.tid(), WSTOPSIG(status)), EINVAL);
+  }
+  auto done = CR_TRY(t.get_regs());
+  if (done.rbx != s_.scratch + bytes) return Error::os(format("process %d: the syscall batch stopped early", t.tid()), EINVAL);
+  CR_TRY(t.read_memory(s_.scratch, entries_.data(), bytes), "reading the syscall results");
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const VmaRecord* v = areas_[i];
+    if (!v) continue;
+    long ret = static_cast<long>(entries_[i].result);
+    if (ret < 0 && ret >= -4095)
+      return Error::remote(format("mmap in process %d", t.tid()), static_cast<int>(-ret))
+          .context(format("mapping area %llx-%llx (%s)", (unsigned long long)v->start, (unsigned long long)v->end, v->path.c_str()));
+    if (entries_[i].result != v->start)
+      return Error::os(format("area %llx-%llx mapped at %llx", (unsigned long long)v->start, (unsigned long long)v->end,
+                              (unsigned long long)entries_[i].result), EINVAL);
+  }
+  entries_.clear();
+  areas_.clear();
+  return {};
+}
+
+}  // namespace
+
 Result<void> replace_address_space(StubSession& s, const ProcessImage& image, const RestoreOptions& options, SharedMemory& shm) {
   auto stub_maps = CR_TRY(read_maps(s.tracee.tid()));
   for (auto& m : stub_maps) {
@@ -191,6 +289,7 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
   }
   CR_TRY(move_vdso(s, image, stub_maps));
 
+  SyscallBatch batch(s);
   for (const VmaRecord& v : image.memory.vmas) {
     if (v.kind == VmaKind::Vdso) continue;
     uint64_t len = v.end - v.start;
@@ -241,6 +340,7 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
         // One shmat() per attachment, at the area with offset 0; later areas of the same
         // attachment (split by mprotect) are covered by it.
         if (v.file_offset != 0) continue;
+        CR_TRY(batch.flush());
         auto id = shm.sysv.find(v.object_id);
         if (id == shm.sysv.end()) return Error::corrupt(format("area %llx: unknown System V segment", (unsigned long long)v.start));
         uint64_t got = CR_TRY(s.sys.call("shmat", SYS_shmat, {static_cast<uint64_t>(id->second), v.start, 0}),
@@ -249,6 +349,15 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
         continue;
       }
     }
+    if (!opened) {
+      // No fd of ours: batched, in the areas' order.
+      CR_TRY(batch.mmap(v, {v.start, len, prot, flags, fd, offset}));
+      if (v.advice & kAdviceDontFork) CR_TRY(batch.advise({v.start, len, MADV_DONTFORK}));
+      if (v.advice & kAdviceWipeOnFork) CR_TRY(batch.advise({v.start, len, MADV_WIPEONFORK}));
+      if (v.advice & kAdviceDontDump) CR_TRY(batch.advise({v.start, len, MADV_DONTDUMP}));
+      continue;
+    }
+    CR_TRY(batch.flush());  // the areas before this one first
     auto got = s.sys.call("mmap", SYS_mmap, {v.start, len, prot, flags, fd, offset});
     if (opened) (void)s.sys.call("close", SYS_close, {fd});
     if (!got) return got.error().context(format("mapping area %llx-%llx (%s)", (unsigned long long)v.start, (unsigned long long)v.end, v.path.c_str()));
@@ -257,7 +366,7 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
     if (v.advice & kAdviceWipeOnFork) (void)s.sys.call("madvise", SYS_madvise, {v.start, len, MADV_WIPEONFORK});
     if (v.advice & kAdviceDontDump) (void)s.sys.call("madvise", SYS_madvise, {v.start, len, MADV_DONTDUMP});
   }
-  return {};
+  return batch.flush();
 }
 
 namespace {
@@ -324,12 +433,61 @@ class SectionPrefetcher {
   std::thread thread_;
 };
 
+struct PageRun {
+  uint64_t address;
+  const uint8_t* data;
+  size_t size;
+};
+
+// The runs of one section written into the process: up to IOV_MAX runs per
+// process_vm_writev (one copy, one call for many small runs), where /proc/PID/mem takes
+// one call per run and copies through a bounce page. What process_vm_writev cannot
+// write (an area without write permission, or no permission to use it at all) goes
+// through /proc/PID/mem, which can.
+Result<void> write_runs(const Tracee& t, const std::vector<PageRun>& runs) {
+  constexpr size_t kMaxIov = 1024;
+  std::vector<iovec> local, remote;
+  size_t i = 0;
+  while (i < runs.size()) {
+    size_t n = std::min(kMaxIov, runs.size() - i);
+    local.resize(n);
+    remote.resize(n);
+    size_t want = 0;
+    for (size_t k = 0; k < n; ++k) {
+      local[k] = {const_cast<uint8_t*>(runs[i + k].data), runs[i + k].size};
+      remote[k] = {reinterpret_cast<void*>(runs[i + k].address), runs[i + k].size};
+      want += runs[i + k].size;
+    }
+    ssize_t done = process_vm_writev(t.tid(), local.data(), n, remote.data(), n, 0);
+    if (done == static_cast<ssize_t>(want)) {
+      i += n;
+      continue;
+    }
+    if (done < 0 && errno != EFAULT) {
+      // Not usable here (EPERM, ENOSYS, ...): everything through /proc/PID/mem.
+      for (; i < runs.size(); ++i) CR_TRY(t.write_memory(runs[i].address, runs[i].data, runs[i].size));
+      return {};
+    }
+    // Skip the runs written whole; the one it stopped in is finished the slow way.
+    size_t left = done > 0 ? static_cast<size_t>(done) : 0;
+    while (left >= runs[i].size) {
+      left -= runs[i].size;
+      ++i;
+    }
+    const PageRun& r = runs[i];
+    CR_TRY(t.write_memory(r.address + left, r.data + left, r.size - left));
+    ++i;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
                          const RestoreOptions& options) {
   uint64_t page = sysconf(_SC_PAGESIZE);
   uint64_t bytes = 0;
+  std::vector<PageRun> runs;
   SectionPrefetcher prefetch(reader);
   for (;;) {
     Section sec = CR_TRY(prefetch.next());
@@ -360,9 +518,11 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
       if (!inside)
         return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
                                      (unsigned long long)h.address, (unsigned long long)end));
-      CR_TRY(s.tracee.write_memory(h.address, sec.payload.data() + at, h.page_count * page));
+      runs.push_back({h.address, sec.payload.data() + at, h.page_count * page});
       at += h.page_count * page;
     }
+    CR_TRY(write_runs(s.tracee, runs));
+    runs.clear();
     bytes += sec.payload.size();
     if (options.progress) options.progress(bytes);
   }
