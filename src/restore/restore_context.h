@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "base/fd.h"
@@ -69,8 +70,19 @@ Result<Fd> open_fifo_end(const FdRecord& rec, int holder);
 // saved watch descriptor.
 Result<Fd> make_inotify(const FdRecord& rec, const RestoreOptions& options);
 // sysv_ipc_restore.cc: the System V semaphore sets and message queues of the image, with
-// their ids, values and messages (an object still there with its id and key is reused).
-Result<void> restore_sysv_ipc(const std::vector<const ProcessImage*>& images);
+// their ids, values and messages (an object still there with its id and key is reused;
+// one already as saved is left alone). Returns those it changed (queue id -> whether its
+// last message was held back for its last sender to send).
+struct SysvTouched {
+  std::set<int> sem_sets;
+  std::map<int, bool> queues;
+};
+Result<SysvTouched> restore_sysv_ipc(const std::vector<const ProcessImage*>& images);
+// For those changed: each semaphore's last pid and each queue's last sender/receiver, set
+// again by syscalls injected into the restored processes (`sessions`: by saved pid).
+struct StubSession;
+Result<void> restore_sysv_ipc_pids(const std::vector<const ProcessImage*>& images, const SysvTouched& touched,
+                                   const std::map<pid_t, StubSession*>& sessions);
 // The unix sockets of the image by inode: connected pairs made with socketpair() and
 // refilled with what was queued, listeners bound and listening, datagram sockets bound.
 using SocketSet = std::map<uint64_t, Fd>;

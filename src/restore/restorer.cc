@@ -534,10 +534,13 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   // System V semaphores and queues are global: changed only once the image is known whole.
   std::vector<const ProcessImage*> images;
   for (auto& p : procs) images.push_back(&p.image);
-  CR_TRY(restore_sysv_ipc(images));  // sysv_ipc_restore.cc
+  SysvTouched sysv_touched = CR_TRY(restore_sysv_ipc(images));  // sysv_ipc_restore.cc
 
   const int sock_at = socket_number(procs);
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);
+  std::map<pid_t, StubSession*> sessions;
+  for (auto& p : procs) sessions[p.image.process.pid] = p.session.get();
+  CR_TRY(restore_sysv_ipc_pids(images, sysv_touched, sessions));
   for (auto& p : procs) CR_TRY(release_area_and_set_cpu(p), "process %d", p.image.process.pid);
   // Zombies first (they die while their parents are still stopped, so nothing has run
   // yet if this fails), then the live processes, children first, so that a parent that

@@ -49,6 +49,31 @@ static void child_step(int k) {
     sem_do(0, +1);
 }
 
+/* The pid of our one child now (it may be new after a restart with new pids). */
+static pid_t my_child(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    FILE *f = fopen(path, "r");
+    t_assert(f != NULL);
+    int c = -1;
+    if (fscanf(f, "%d", &c) != 1)
+        c = -1;
+    fclose(f);
+    return c;
+}
+
+/* The last-user pids the kernel keeps (how a checkpoint finds the objects): lock and
+ * counter last changed by the child, "go" by us (SETALL), the queue last sent to by the
+ * child (its last receiver, none yet, is not checked: a restart may have to fill it). */
+static void show_pids(const char *when) {
+    pid_t c = my_child();
+    struct msqid_ds mds;
+    t_assert(msgctl(msg_id, IPC_STAT, &mds) == 0);
+    t_printf("%s: sempids child/child/parent %s %s %s; queue last sender the child %s", when,
+             k_yes(semctl(sem_id, 0, GETPID) == c), k_yes(semctl(sem_id, 1, GETPID) == c),
+             k_yes(semctl(sem_id, 2, GETPID) == getpid()), k_yes(mds.msg_lspid == c));
+}
+
 static void show_state(const char *when, key_t sem_key, key_t msg_key) {
     unsigned short v[3];
     union semun arg = {.array = v};
@@ -105,10 +130,12 @@ int main(void) {
     for (int i = 0; i < 1000 && semctl(sem_id, 2, GETNCNT) != 1; i++)
         k_sleep_ms(10);
     show_state("before the point", sem_key, msg_key);
+    show_pids("before the point");
 
     t_checkpoint_point(1);
 
     show_state("after the point", sem_key, msg_key);
+    show_pids("after the point");
     t_printf("child waits on go: %s", k_yes(semctl(sem_id, 2, GETNCNT) == 1));
     sem_do(2, +1);
     int st;
