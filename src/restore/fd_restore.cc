@@ -29,7 +29,10 @@ namespace crest {
 namespace {
 
 Result<Fd> open_regular(const FdRecord& rec, const std::string& path) {
+  // Creation flags were for the original open(); O_TMPFILE (which includes O_DIRECTORY)
+  // marks a file that was made nameless, and would make open() of a path fail.
   int flags = static_cast<int>(rec.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);
+  if ((flags & O_TMPFILE) == O_TMPFILE) flags &= ~O_TMPFILE;
   Fd f(::open(path.c_str(), flags | O_CLOEXEC));
   if (!f.valid()) return Error::os(format("fd %d: cannot reopen %s", rec.fd, path.c_str()));
   if (rec.kind == FdKind::Regular || rec.kind == FdKind::Deleted) {
