@@ -6,15 +6,17 @@
 //     CAP_SYS_ADMIN over the IPC namespace: root); without that the restart fails naming
 //     the id;
 //   - its id or key taken by another object: the restart fails with EBUSY naming both.
-// Then semaphores get their values (SETALL) and queues their size (msg_qbytes) and
-// exactly the saved messages, in order (what a reused queue holds is taken out first).
-// Then, once the processes exist (restore_sysv_ipc_pids), the last-user pids the kernel
-// keeps, which are how a later checkpoint finds these objects again: each semaphore's
-// sempid by an injected semop() that leaves its value as it is, made by the process that
-// had it (value > 0: -1 then +1; value 0: a wait-for-zero, which returns at once); a
-// queue's lspid and lrpid by a message of 0 bytes of a type no saved message has, sent
-// by the last sender and taken by the last receiver (cr_restart stands in for one not in
-// the image). Objects left alone get this only for processes restored under a new pid.
+// An object found exactly as saved is left alone. Otherwise semaphores get their values
+// (SETALL) and queues their size (msg_qbytes) and exactly the saved messages, in order
+// (what a reused queue holds is taken out first; the last one is held back when its
+// last sender is in the image). Then, once the processes exist (restore_sysv_ipc_pids),
+// the last-user pids the kernel keeps, which are how a later checkpoint finds these
+// objects again: each semaphore's sempid by an injected semop() that leaves its value as
+// it is, made by the process that had it (value > 0: -1 then +1; value 0: a
+// wait-for-zero, which returns at once); a queue's lspid by its last sender sending the
+// held-back message (or a 0-byte marker of a type no saved message has), its lrpid by
+// its last receiver taking such a marker (cr_restart stands in for one not in the
+// image). Objects left alone get this only for processes restored under a new pid.
 // Not restored: SEM_UNDO adjustments of the processes, and the times; a queue's lspid
 // or lrpid that was a process outside the image, or 0, becomes cr_restart's when the
 // marker was needed.
