@@ -23,7 +23,8 @@ struct ProcessPages {
 struct TreePagesOptions {
   Compression compression = {};
   // Reader threads: each reads one process at a time (the next one not yet taken), so
-  // the processes of a tree are read concurrently; 0 = one per online CPU (at most 4).
+  // the processes of a tree are read concurrently; 0 = one per online CPU but the
+  // writer's (at least 1, at most 3), or CREST_DUMP_READERS from the environment.
   size_t readers = 0;
   std::function<void(uint64_t)> progress;  // bytes queued so far (called under a lock)
   std::function<bool()> cancelled;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The pages of a tree's processes are read by several threads into one stream
-(docs/image-format.md: page sections of different processes may interleave).
-A parent and a child, each with 24 MiB of its own random bytes, are checkpointed
-plain and with --compress=zstd; in both images every page section comes after
-all the metadata and belongs to one of the two processes, both have pages, and
-the restarted tree (from the compressed image) has each process's own bytes
-back (each recomputes its digest on SIGUSR1)."""
+"""The pages of a tree's processes go through one pipeline, read by one or more
+threads (docs/image-format.md: page sections of different processes may
+interleave). A parent and a child, each with 24 MiB of its own random bytes, are
+checkpointed plain with one reader and with --compress=zstd with two readers
+(CREST_DUMP_READERS; by default one per CPU but the writer's); in both images every
+page section comes after all the metadata and belongs to one of the two processes,
+both have pages, and the restarted tree (from the two-reader compressed image) has
+each process's own bytes back (each recomputes its digest on SIGUSR1)."""
 import os
 import signal
 import struct
@@ -85,16 +86,19 @@ def body(t):
     t.require(len(kids) == 1, f"expected one child of {s.pid}, found {kids}")
     pids = [s.pid, kids[0]]
 
-    t.section("plain image")
+    t.section("plain image, one reader")
     plain = t.path("plain")
+    os.environ["CREST_DUMP_READERS"] = "1"  # inherited by the tools started below
     r = t.run([t.cr_checkpoint, "-f", plain, s.pid], timeout=60)
     t.require(r.rc == 0, f"plain checkpoint failed: {r}")
     check_image(t, plain, pids, "plain")
 
-    t.section("--compress=zstd --kill, then restart")
+    t.section("--compress=zstd --kill, two readers, then restart")
     packed = t.path("packed")
     t.reap_in_background(s)
+    os.environ["CREST_DUMP_READERS"] = "2"
     r = t.run([t.cr_checkpoint, "--compress=zstd", "--kill", "-f", packed, s.pid], timeout=60)
+    del os.environ["CREST_DUMP_READERS"]
     t.require(r.rc == 0, f"compressed checkpoint failed: {r}")
     check_image(t, packed, pids, "zstd")
     t.require(t.wait_pid_free(pids[0]) and t.wait_pid_free(pids[1]), "the killed tree's pids are not free")
