@@ -1,9 +1,15 @@
 // The handle table (handles.h) and handles_in_flight() for the CR_SIGNUM handler.
 #include "handles.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libcr.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -127,6 +133,101 @@ int handles_in_flight(int* fds, int max) {
     if (fd >= 0 && n < max) fds[n++] = fd;
   }
   return n;
+}
+
+bool find_tool(const char* env, const char* name, char* out, unsigned long size) {
+  const char* value = getenv(env);
+  if (value && *value) {
+    snprintf(out, size, "%s", value);
+    return true;
+  }
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void*>(&handle_claim), &info) || !info.dli_fname) return false;
+  char dir[PATH_MAX - 64];  // room for "/../bin/NAME" in out
+  snprintf(dir, sizeof dir, "%s", info.dli_fname);
+  char* slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof dir, ".");
+  snprintf(out, size, "%s/%s", dir, name);
+  if (access(out, X_OK) == 0) return true;
+  snprintf(out, size, "%s/../bin/%s", dir, name);
+  return access(out, X_OK) == 0;
+}
+
+int handle_reap(unsigned long* handle, int* leader, pid_t* server) {
+  *leader = 0;
+  *server = 0;
+  if (!handle) {
+    errno = EINVAL;
+    return -1;
+  }
+  long value = static_cast<long>(*handle);
+  if (value < 0 || value > INT_MAX) {
+    *handle = static_cast<unsigned long>(-1);
+    errno = EBADF;
+    return -1;
+  }
+  int fd = static_cast<int>(value);
+  HandleState* h = handle_find(fd);
+  if (!h) {
+    if (fcntl(fd, F_GETFD) < 0) {
+      *handle = static_cast<unsigned long>(-1);
+      errno = EBADF;
+      return -1;
+    }
+    errno = ENOTTY;  // an open descriptor that is no request: left alone
+    return -1;
+  }
+  handle_pump(h);
+  if (!h->finished) {
+    if (fcntl(fd, F_GETFD) < 0) {  // closed behind our back
+      handle_release(h);
+      *handle = static_cast<unsigned long>(-1);
+      errno = EBADF;
+      return -1;
+    }
+    errno = EAGAIN;
+    return -1;
+  }
+  int err = h->err;
+  *leader = h->leader;
+  *server = h->server;
+  handle_release(h);
+  close(fd);
+  *handle = static_cast<unsigned long>(-1);
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
+int handle_poll(unsigned long* handle, struct timeval* timeout, char** msg_p, int (*reap)(unsigned long*),
+                int done_bias) {
+  int rc = cr_wait_checkpoint(handle, timeout);
+  if (rc == 0) return 0;
+  if (rc < 0) return CR_POLL_CHKPT_ERR_PRE;
+  if (msg_p) {
+    int len = cr_log_checkpoint(handle, 0, nullptr);
+    if (len < 0) return CR_POLL_CHKPT_ERR_LOG;
+    if (len > 0) {
+      char* buf = static_cast<char*>(malloc(static_cast<size_t>(len)));
+      if (!buf) {
+        errno = ENOMEM;
+        return CR_POLL_CHKPT_ERR_LOG;
+      }
+      if (cr_log_checkpoint(handle, static_cast<unsigned>(len), buf) < 0) {
+        free(buf);
+        return CR_POLL_CHKPT_ERR_LOG;
+      }
+      *msg_p = buf;
+    }
+  }
+  int result = reap(handle);
+  if (result < 0) return CR_POLL_CHKPT_ERR_POST;
+  return result + done_bias;
 }
 
 }  // namespace crest::libcr

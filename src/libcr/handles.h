@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 extern "C++" {
@@ -44,6 +45,22 @@ void handle_finish(HandleState* h, int32_t err);
 // Reads exactly n bytes, retrying after EINTR and short reads. Returns n, 0 on end of file
 // before anything was read, or -1 with errno.
 long read_full(int fd, void* buf, unsigned long n);
+
+// The path of crest tool `name` (cr_checkpoint, cr_restart) that serves requests: $env if
+// set, else next to this library (build tree), else in ../bin from it (installed).
+bool find_tool(const char* env, const char* name, char* out, unsigned long size);
+
+// The shared part of cr_reap_checkpoint / cr_reap_restart: EBADF / ENOTTY / EAGAIN as
+// BLCR's reap, else releases the handle (closing it, *handle = -1) and returns 0 or -1 with
+// the request's errno; *leader and *server get a restart's leader pid and serving
+// cr_restart (0 for a checkpoint), for the caller to reap.
+int handle_reap(unsigned long* handle, int* leader, pid_t* server);
+
+// cr_poll_checkpoint_msg / cr_poll_restart_msg (their ERR_PRE/POST/LOG values are equal):
+// wait, copy the log, reap with `reap`; returns 0 (not done), < 0 an error constant, or
+// reap's non-negative result plus `done_bias` (1 for a checkpoint: BLCR returns 1).
+int handle_poll(unsigned long* handle, struct timeval* timeout, char** msg_p, int (*reap)(unsigned long*),
+                int done_bias);
 
 }  // namespace crest::libcr
 }

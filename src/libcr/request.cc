@@ -2,7 +2,6 @@
 // serves the request; the handle is the read end of a pipe the server answers on
 // (protocol.h, HandleMsg; docs/libcr.md, "The request API"). wait = select(), log / reap /
 // poll read the server's kFinished message.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <libcr.h>
 #include <limits.h>
@@ -82,30 +81,6 @@ bool includes_self(int scope, pid_t id) {
   return false;
 }
 
-// cr_checkpoint's path: $CREST_CR_CHECKPOINT, else next to this library (build tree), else
-// in ../bin from it (installed).
-bool find_server(char* out, size_t size) {
-  const char* env = getenv("CREST_CR_CHECKPOINT");
-  if (env && *env) {
-    snprintf(out, size, "%s", env);
-    return true;
-  }
-  Dl_info info;
-  if (!dladdr(reinterpret_cast<void*>(&cr_request_checkpoint), &info) || !info.dli_fname)
-    return false;
-  char dir[PATH_MAX - 64];  // room for "/../bin/cr_checkpoint" in out
-  snprintf(dir, sizeof dir, "%s", info.dli_fname);
-  char* slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
-  else
-    snprintf(dir, sizeof dir, ".");
-  snprintf(out, size, "%s/cr_checkpoint", dir);
-  if (access(out, X_OK) == 0) return true;
-  snprintf(out, size, "%s/../bin/cr_checkpoint", dir);
-  return access(out, X_OK) == 0;
-}
-
 bool valid_dest(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) return false;
@@ -181,7 +156,7 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   // the request's descriptor.
   *handle = static_cast<cr_checkpoint_handle_t>(-1);
   char server[PATH_MAX];
-  if (!find_server(server, sizeof server)) return fail(ENOSYS);
+  if (!find_tool("CREST_CR_CHECKPOINT", "cr_checkpoint", server, sizeof server)) return fail(ENOSYS);
 
   // The server's command line (tools/cr_checkpoint.cc parses it).
   char a_handle[48], a_requester[48], a_target[48], a_fd[16], a_signal[48], a_time[24], a_id[24];
@@ -361,60 +336,13 @@ int cr_log_checkpoint(cr_checkpoint_handle_t* handle, unsigned int len, char* ms
 }
 
 int cr_reap_checkpoint(cr_checkpoint_handle_t* handle) {
-  if (!handle) return fail(EINVAL);
-  long value = static_cast<long>(*handle);
-  if (value < 0 || value > INT_MAX) {
-    *handle = static_cast<cr_checkpoint_handle_t>(-1);
-    return fail(EBADF);
-  }
-  int fd = static_cast<int>(value);
-  HandleState* h = handle_find(fd);
-  if (!h) {
-    if (fcntl(fd, F_GETFD) < 0) {
-      *handle = static_cast<cr_checkpoint_handle_t>(-1);
-      return fail(EBADF);
-    }
-    return fail(ENOTTY);  // an open descriptor that is no request: left alone
-  }
-  handle_pump(h);
-  if (!h->finished) {
-    if (fcntl(fd, F_GETFD) < 0) {  // closed behind our back
-      handle_release(h);
-      *handle = static_cast<cr_checkpoint_handle_t>(-1);
-      return fail(EBADF);
-    }
-    return fail(EAGAIN);
-  }
-  int err = h->err;
-  handle_release(h);
-  close(fd);
-  *handle = static_cast<cr_checkpoint_handle_t>(-1);
-  if (err != 0) return fail(err);
-  return 0;
+  int leader;
+  pid_t server;
+  return handle_reap(handle, &leader, &server);
 }
 
 int cr_poll_checkpoint_msg(cr_checkpoint_handle_t* handle, struct timeval* timeout, char** msg_p) {
-  int rc = cr_wait_checkpoint(handle, timeout);
-  if (rc == 0) return 0;
-  if (rc < 0) return CR_POLL_CHKPT_ERR_PRE;
-  if (msg_p) {
-    int len = cr_log_checkpoint(handle, 0, nullptr);
-    if (len < 0) return CR_POLL_CHKPT_ERR_LOG;
-    if (len > 0) {
-      char* buf = static_cast<char*>(malloc(static_cast<size_t>(len)));
-      if (!buf) {
-        errno = ENOMEM;
-        return CR_POLL_CHKPT_ERR_LOG;
-      }
-      if (cr_log_checkpoint(handle, static_cast<unsigned>(len), buf) < 0) {
-        free(buf);
-        return CR_POLL_CHKPT_ERR_LOG;
-      }
-      *msg_p = buf;
-    }
-  }
-  if (cr_reap_checkpoint(handle) < 0) return CR_POLL_CHKPT_ERR_POST;
-  return 1;
+  return handle_poll(handle, timeout, msg_p, cr_reap_checkpoint, 1);
 }
 
 int cr_poll_checkpoint(cr_checkpoint_handle_t* handle, struct timeval* timeout) {

@@ -18,7 +18,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <dlfcn.h>
 
 #include "handles.h"
 #include "protocol.h"
@@ -37,29 +36,6 @@ constexpr int kMaxArgs = 16 + 2 * CR_MAX_RSTRT_RELOC;
 int fail(int err) {
   errno = err;
   return -1;
-}
-
-// cr_restart's path: $CREST_CR_RESTART, else next to this library (build tree), else in
-// ../bin from it (installed).
-bool find_restarter(char* out, size_t size) {
-  const char* env = getenv("CREST_CR_RESTART");
-  if (env && *env) {
-    snprintf(out, size, "%s", env);
-    return true;
-  }
-  Dl_info info;
-  if (!dladdr(reinterpret_cast<void*>(&cr_request_restart), &info) || !info.dli_fname) return false;
-  char dir[PATH_MAX - 64];
-  snprintf(dir, sizeof dir, "%s", info.dli_fname);
-  char* slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
-  else
-    snprintf(dir, sizeof dir, ".");
-  snprintf(out, size, "%s/cr_restart", dir);
-  if (access(out, X_OK) == 0) return true;
-  snprintf(out, size, "%s/../bin/cr_restart", dir);
-  return access(out, X_OK) == 0;
 }
 
 // "--relocate=OLD=NEW" with cr_restart's escapes (\= and \\) in both paths. Returns the
@@ -104,12 +80,11 @@ char* relocate_arg(const char* from, const char* to) {
 }
 
 // Reaps the serving cr_restart (our child) once its answer is in.
-void reap_server(HandleState* h) {
-  if (h->server <= 0) return;
+void reap_server(pid_t server) {
+  if (server <= 0) return;
   int status;
-  while (waitpid(h->server, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(server, &status, 0) < 0 && errno == EINTR) {
   }
-  h->server = 0;
 }
 
 }  // namespace
@@ -134,7 +109,7 @@ int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
   *handle = static_cast<cr_restart_handle_t>(-1);
 
   char server[PATH_MAX];
-  if (!find_restarter(server, sizeof server)) return fail(ENOSYS);
+  if (!find_tool("CREST_CR_RESTART", "cr_restart", server, sizeof server)) return fail(ENOSYS);
   char a_handle[48], a_fd[16], a_signal[48];
   snprintf(a_handle, sizeof a_handle, "--libcr-restart-handle-fd=%d", kServerHandleFd);
   snprintf(a_fd, sizeof a_fd, "%d", kServerSourceFd);
@@ -198,7 +173,7 @@ int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
   else
     err = msg.err;
   if (err != 0) {
-    reap_server(state);
+    reap_server(state->server);
     handle_release(state);
     close(p[0]);
     return fail(err);
@@ -216,56 +191,15 @@ int cr_log_restart(cr_restart_handle_t* handle, unsigned int len, char* msg) {
 }
 
 int cr_reap_restart(cr_restart_handle_t* handle) {
-  if (!handle) return fail(EINVAL);
-  long value = static_cast<long>(*handle);
-  if (value < 0 || value > INT_MAX) {
-    *handle = static_cast<cr_restart_handle_t>(-1);
-    return fail(EBADF);
-  }
-  int fd = static_cast<int>(value);
-  HandleState* h = handle_find(fd);
-  if (!h) {
-    if (fcntl(fd, F_GETFD) < 0) {
-      *handle = static_cast<cr_restart_handle_t>(-1);
-      return fail(EBADF);
-    }
-    return fail(ENOTTY);
-  }
-  handle_pump(h);
-  if (!h->finished) return fail(EAGAIN);
-  int err = h->err;
-  int leader = h->leader;
-  reap_server(h);
-  handle_release(h);
-  close(fd);
-  *handle = static_cast<cr_restart_handle_t>(-1);
-  if (err != 0) return fail(err);
-  return leader;
+  int leader;
+  pid_t server;
+  int rc = handle_reap(handle, &leader, &server);
+  reap_server(server);
+  return rc < 0 ? rc : leader;
 }
 
 int cr_poll_restart_msg(cr_restart_handle_t* handle, struct timeval* timeout, char** msg_p) {
-  int rc = cr_wait_restart(handle, timeout);
-  if (rc == 0) return 0;
-  if (rc < 0) return CR_POLL_RSTRT_ERR_PRE;
-  if (msg_p) {
-    int len = cr_log_restart(handle, 0, nullptr);
-    if (len < 0) return CR_POLL_RSTRT_ERR_LOG;
-    if (len > 0) {
-      char* buf = static_cast<char*>(malloc(static_cast<size_t>(len)));
-      if (!buf) {
-        errno = ENOMEM;
-        return CR_POLL_RSTRT_ERR_LOG;
-      }
-      if (cr_log_restart(handle, static_cast<unsigned>(len), buf) < 0) {
-        free(buf);
-        return CR_POLL_RSTRT_ERR_LOG;
-      }
-      *msg_p = buf;
-    }
-  }
-  int leader = cr_reap_restart(handle);
-  if (leader < 0) return CR_POLL_RSTRT_ERR_POST;
-  return leader;
+  return handle_poll(handle, timeout, msg_p, cr_reap_restart, 0);
 }
 
 int cr_poll_restart(cr_restart_handle_t* handle, struct timeval* timeout) {
