@@ -5,27 +5,17 @@ child (with the original pid when restoring pids), that it exits as the original
 that its output continues the original's. Root only (pids restored); the runner is a
 subreaper and ends every process it started by pid."""
 import argparse
-import ctypes
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import become_subreaper, fail, reap_all  # noqa: E402
 
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    sys.exit(1)
 
-
-def reap_all():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def main():
@@ -37,7 +27,7 @@ def main():
                     help="run a copy of the program from one directory, move the directory, "
                          "restart through a relocation table")
     a = ap.parse_args()
-    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    become_subreaper()
     scratch = tempfile.mkdtemp(prefix="crest-restart-api-")
     try:
         ctx = os.path.join(scratch, "context")

@@ -14,32 +14,19 @@ restarts NAME with cr_restart. Judged by behaviour:
 started by pid.
 """
 import argparse
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-PR_SET_CHILD_SUBREAPER = 36
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import become_subreaper, fail, reap_all  # noqa: E402
+
 NOBODY = 65534
 
 
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    sys.exit(1)
-
-
-def reap_all():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def run(argv, env, out_path, user, timeout=60):
@@ -73,7 +60,7 @@ def main():
     ap.add_argument("--scope", choices=["proc", "tree"], default="proc")
     ap.add_argument("--user", choices=["root", "nobody"], default="root")
     a = ap.parse_args()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()
 
     scratch = tempfile.mkdtemp(prefix="crest-libcr-e2e-")
     os.chmod(scratch, 0o777)
