@@ -410,6 +410,22 @@ std::vector<int> inherited_fds(std::initializer_list<int> skip) {
   return out;
 }
 
+// What both ways of restarting (by hand, and serving cr_request_restart()) ask of the
+// engine, from the parsed options.
+RestoreOptions restore_options(const Options& o, int in, const std::string& name, const std::vector<int>& inherited) {
+  RestoreOptions ropt;
+  ropt.in_fd = in;
+  ropt.image_name = name;
+  ropt.restore_pid = o.restore_pid;
+  ropt.restore_pgid = o.restore_pgid;
+  ropt.restore_sid = o.restore_sid;
+  ropt.relocations = o.relocations;
+  ropt.after_signal = o.signal;
+  ropt.early_signal = o.early_signal;
+  ropt.inherited_fds = inherited;
+  return ropt;
+}
+
 void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader) {
   using namespace libcr_proto;
   HandleMsg m{};
@@ -450,16 +466,7 @@ int serve_restart(const Options& o) {
   }
   fcntl(in, F_SETFD, FD_CLOEXEC);
   send_handle(o.handle_fd, kAccepted, 0, "", 0);
-  RestoreOptions ropt;
-  ropt.in_fd = in;
-  ropt.image_name = name;
-  ropt.restore_pid = o.restore_pid;
-  ropt.restore_pgid = o.restore_pgid;
-  ropt.restore_sid = o.restore_sid;
-  ropt.relocations = o.relocations;
-  ropt.after_signal = o.signal;
-  ropt.early_signal = o.early_signal;
-  ropt.inherited_fds = inherited;
+  RestoreOptions ropt = restore_options(o, in, name, inherited);
   ropt.as_callers_child = true;
   auto pid = restore_process(ropt);
   int err = 0;
@@ -544,17 +551,8 @@ int main(int argc, char** argv) {
   load_libcr();
 
   ProgressLine progress("cr_restart", "read");
-  RestoreOptions ropt;
-  ropt.in_fd = in;
-  ropt.image_name = name;
+  RestoreOptions ropt = restore_options(o, in, name, inherited);
   ropt.source_path = source_path;
-  ropt.restore_pid = o.restore_pid;
-  ropt.restore_pgid = o.restore_pgid;
-  ropt.restore_sid = o.restore_sid;
-  ropt.relocations = o.relocations;
-  ropt.after_signal = o.signal;
-  ropt.early_signal = o.early_signal;
-  ropt.inherited_fds = inherited;
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   WarningCapture warnings("cr_restart", o.quiet);
   auto pid = restore_process(ropt);

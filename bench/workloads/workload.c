@@ -54,31 +54,30 @@ static size_t nregions;
 static uint64_t sum_expected;
 static uint64_t touched_bytes;
 
-static void die(const char* fmt, ...) {
+// One line on fd `fd` with write(2) (no stdio buffering across checkpoints).
+static void vline(int fd, const char* fmt, va_list ap) {
   char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-  va_end(ap);
   if (n < 0) n = 0;
   if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
-  ssize_t w = write(2, buf, n);
+  ssize_t w = write(fd, buf, n);
   (void)w;
+}
+
+static void die(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vline(2, fmt, ap);
+  va_end(ap);
   exit(2);
 }
 
 static void say(const char* fmt, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  vline(1, fmt, ap);
   va_end(ap);
-  if (n < 0) n = 0;
-  if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
-  buf[n++] = '\n';
-  ssize_t w = write(1, buf, n);
-  (void)w;
 }
 
 static uint64_t now_ns(void) {

@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "protocol.h"
+
+extern char** environ;
 
 namespace crest::libcr {
 namespace {
@@ -228,6 +232,28 @@ int handle_poll(unsigned long* handle, struct timeval* timeout, char** msg_p, in
   int result = reap(handle);
   if (result < 0) return CR_POLL_CHKPT_ERR_POST;
   return result + done_bias;
+}
+
+[[noreturn]] void exec_server(const char* path, char* const* argv, int handle_w, int data, bool keep_others) {
+  // Out of the way first, then to the fixed numbers (dup2 also clears close-on-exec).
+  int hw = fcntl(handle_w, F_DUPFD_CLOEXEC, 10);
+  int d = fcntl(data, F_DUPFD_CLOEXEC, 10);
+  if (hw < 0 || d < 0 || dup2(hw, kServerHandleFd) < 0 || dup2(d, kServerDataFd) < 0) _exit(127);
+  if (keep_others) {
+    close(hw);
+    close(d);
+  } else {
+    syscall(SYS_close_range, kServerDataFd + 1, ~0U, 0);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  execve(path, argv, environ);
+  HandleMsg msg = {libcr_proto::kMagic, libcr_proto::kAccepted, ENOSYS, 0, 0, 0};
+  ssize_t ignored = write(kServerHandleFd, &msg, sizeof msg);
+  (void)ignored;
+  _exit(127);
 }
 
 }  // namespace crest::libcr

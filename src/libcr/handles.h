@@ -50,6 +50,17 @@ long read_full(int fd, void* buf, unsigned long n);
 // set, else next to this library (build tree), else in ../bin from it (installed).
 bool find_tool(const char* env, const char* name, char* out, unsigned long size);
 
+// Descriptor numbers a serving tool finds the handle's write end and the image at.
+inline constexpr int kServerHandleFd = 3;
+inline constexpr int kServerDataFd = 4;
+
+// In a freshly forked child (async-signal-safe only; never returns): puts handle_w and
+// data at kServerHandleFd / kServerDataFd, closes every other descriptor unless
+// keep_others (then only close-on-exec ones go, at the exec), resets signal mask and
+// dispositions, and execs path. If the exec fails, answers the request with ENOSYS on the
+// handle, as the tool would have.
+[[noreturn]] void exec_server(const char* path, char* const* argv, int handle_w, int data, bool keep_others);
+
 // The shared part of cr_reap_checkpoint / cr_reap_restart: EBADF / ENOTTY / EAGAIN as
 // BLCR's reap, else releases the handle (closing it, *handle = -1) and returns 0 or -1 with
 // the request's errno; *leader and *server get a restart's leader pid and serving

@@ -31,9 +31,6 @@ namespace {
 
 using libcr_proto::HandleMsg;
 
-// Descriptor numbers the server finds its two descriptors at.
-constexpr int kServerHandleFd = 3;
-constexpr int kServerDestFd = 4;
 
 // pid of the process thread tid belongs to, from /proc/TID/status; tid itself when that
 // cannot be read (the server then reports ESRCH for a tid that does not exist).
@@ -90,28 +87,6 @@ bool valid_dest(int fd) {
   }
 }
 
-// In the grandchild, after fork: only async-signal-safe calls. Never returns.
-[[noreturn]] void exec_server(const char* path, char* const* argv, int handle_w, int dest) {
-  setsid();
-  // Move both descriptors out of the way first, then to their fixed numbers (dup2 also
-  // clears close-on-exec), and drop everything else the application had open.
-  int hw = fcntl(handle_w, F_DUPFD_CLOEXEC, 10);
-  int d = fcntl(dest, F_DUPFD_CLOEXEC, 10);
-  if (hw < 0 || d < 0 || dup2(hw, kServerHandleFd) < 0 || dup2(d, kServerDestFd) < 0)
-    _exit(127);
-  syscall(SYS_close_range, kServerDestFd + 1, ~0U, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  execve(path, argv, environ);
-  // The server could not be started: answer the request as it would have.
-  HandleMsg msg = {libcr_proto::kMagic, libcr_proto::kAccepted, ENOSYS, 0};
-  ssize_t ignored = write(kServerHandleFd, &msg, sizeof msg);
-  (void)ignored;
-  _exit(127);
-}
-
 int fail(int err) {
   errno = err;
   return -1;
@@ -163,7 +138,7 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   snprintf(a_handle, sizeof a_handle, "--libcr-handle-fd=%d", kServerHandleFd);
   snprintf(a_requester, sizeof a_requester, "--libcr-requester=%d", static_cast<int>(gettid()));
   snprintf(a_target, sizeof a_target, "--libcr-target=%d", static_cast<int>(args->cr_target));
-  snprintf(a_fd, sizeof a_fd, "%d", kServerDestFd);
+  snprintf(a_fd, sizeof a_fd, "%d", kServerDataFd);
   snprintf(a_id, sizeof a_id, "%d", static_cast<int>(id));
   const char* argv[40];
   int n = 0;
@@ -226,7 +201,10 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   }
   if (child == 0) {
     long grandchild = syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr, 0UL);
-    if (grandchild == 0) exec_server(server, const_cast<char* const*>(argv), p[1], args->cr_fd);
+    if (grandchild == 0) {
+      setsid();  // in no process group or session it could be asked to checkpoint
+      exec_server(server, const_cast<char* const*>(argv), p[1], args->cr_fd, false);
+    }
     _exit(grandchild < 0 ? 1 : 0);
   }
   close(p[1]);

@@ -22,15 +22,11 @@
 #include "handles.h"
 #include "protocol.h"
 
-extern char** environ;
-
 namespace crest::libcr {
 namespace {
 
 using libcr_proto::HandleMsg;
 
-constexpr int kServerHandleFd = 3;
-constexpr int kServerSourceFd = 4;
 constexpr int kMaxArgs = 16 + 2 * CR_MAX_RSTRT_RELOC;
 
 int fail(int err) {
@@ -56,27 +52,6 @@ char* relocate_arg(const char* from, const char* to) {
   }
   *p = '\0';
   return out;
-}
-
-// In the child, after fork: only async-signal-safe calls. Never returns.
-[[noreturn]] void exec_restarter(const char* path, char* const* argv, int handle_w, int source) {
-  int hw = fcntl(handle_w, F_DUPFD_CLOEXEC, 10);
-  int s = fcntl(source, F_DUPFD_CLOEXEC, 10);
-  if (hw < 0 || s < 0 || dup2(hw, kServerHandleFd) < 0 || dup2(s, kServerSourceFd) < 0) _exit(127);
-  // Everything else the application had open stays open but close-on-exec descriptors go:
-  // cr_restart hands its own descriptors to restored processes whose pipes and terminals
-  // led outside the image, as BLCR's restart in the caller did.
-  close(hw);
-  close(s);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-  execve(path, argv, environ);
-  HandleMsg msg = {libcr_proto::kMagic, libcr_proto::kAccepted, ENOSYS, 0, 0, 0};
-  ssize_t ignored = write(kServerHandleFd, &msg, sizeof msg);
-  (void)ignored;
-  _exit(127);
 }
 
 // Reaps the serving cr_restart (our child) once its answer is in.
@@ -112,7 +87,7 @@ int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
   if (!find_tool("CREST_CR_RESTART", "cr_restart", server, sizeof server)) return fail(ENOSYS);
   char a_handle[48], a_fd[16], a_signal[48];
   snprintf(a_handle, sizeof a_handle, "--libcr-restart-handle-fd=%d", kServerHandleFd);
-  snprintf(a_fd, sizeof a_fd, "%d", kServerSourceFd);
+  snprintf(a_fd, sizeof a_fd, "%d", kServerDataFd);
   const char* argv[kMaxArgs];
   char* owned[CR_MAX_RSTRT_RELOC] = {};
   int n = 0, n_owned = 0;
@@ -154,7 +129,10 @@ int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
     return fail(err);
   }
   pid_t child = fork();
-  if (child == 0) exec_restarter(server, const_cast<char* const*>(argv), p[1], args->cr_fd);
+  // cr_restart keeps the application's other descriptors (close-on-exec ones go): it hands
+  // them to restored processes whose pipes and terminals led outside the image, as BLCR's
+  // restart in the caller did.
+  if (child == 0) exec_server(server, const_cast<char* const*>(argv), p[1], args->cr_fd, true);
   int fork_errno = errno;
   for (int k = 0; k < n_owned; ++k) free(owned[k]);
   close(p[1]);

@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_unprivileged import Run, fail, reap_orphans, syscall_of  # noqa: E402
+
 IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
-
-
-def fail(msg):
-    raise SystemExit("FAIL: " + msg)
 
 
 def objects(kind):
@@ -32,59 +32,6 @@ def objects(kind):
             cols = line.split()
             out[int(cols[1])] = int(cols[0])
     return out
-
-
-def syscall_of(pid):
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            return f.read().split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-
-
-def reap_orphans():
-    """Reaps the killed processes that were reparented to us (the subreaper), until
-    none has come for 0.3 s."""
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < 0.3:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid:
-            quiet_since = time.monotonic()
-        else:
-            time.sleep(0.01)
-
-
-class Run:
-    def __init__(self, root, name, prog):
-        self.dir = os.path.join(root, name)
-        os.mkdir(self.dir)
-        self.control = os.path.join(self.dir, "control")
-        env = dict(os.environ, CRTEST_CONTROL=self.control, LC_ALL="C")
-        self.out = open(os.path.join(self.dir, "stdout"), "wb")
-        self.proc = subprocess.Popen([prog], cwd=self.dir, env=env, stdout=self.out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def wait_point(self):
-        end = time.monotonic() + 20
-        while time.monotonic() < end:
-            try:
-                with open(self.control) as f:
-                    if "CKPT 1\n" in f.read() and syscall_of(self.proc.pid) == "130":
-                        time.sleep(0.05)
-                        return
-            except FileNotFoundError:
-                pass
-            if self.proc.poll() is not None:
-                fail("program ended before its point: %s" % self.proc.returncode)
-            time.sleep(0.01)
-        fail("program did not reach its point")
-
-    def stdout(self):
-        with open(os.path.join(self.dir, "stdout"), "rb") as f:
-            return f.read()
 
 
 def main():
