@@ -199,8 +199,7 @@ Result<ThreadRecord> collect_thread(const Tracee& t) {
   return th;
 }
 
-Result<uint64_t> find_code_address(pid_t pid) {
-  auto maps = CR_TRY(read_maps(pid));
+Result<uint64_t> find_code_address(const std::vector<MapsEntry>& maps) {
   for (auto& m : maps)
     if (m.exec && m.path.size() > 0 && m.path[0] == '/') return m.start;
   for (auto& m : maps)
@@ -232,13 +231,15 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   d.proc.was_stopped = was_stopped;
   d.signals.shared_pending = CR_TRY(peek_pending(frozen.leader(), true));
   for (Tracee& t : frozen.threads()) d.threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
-  uint64_t code_address = CR_TRY(find_code_address(pid));
+  // One read of smaps serves both (injected calls map nothing), which matters for
+  // processes with thousands of areas.
+  auto smaps = CR_TRY(read_smaps(pid));
+  uint64_t code_address = CR_TRY(find_code_address(smaps));
   for (size_t i = 0; i < d.threads.size(); ++i) {
     bool leader = i == 0;
     CR_TRY(collect_with_injection(frozen.threads()[i], code_address, d.threads[i], leader ? &d.proc : nullptr,
                                   leader ? &d.signals : nullptr));
   }
-  auto smaps = CR_TRY(read_smaps(pid));
   d.map = CR_TRY(collect_memory_map(pid, smaps, save));
   d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
   return d;

@@ -100,8 +100,74 @@ Result<VmaRecord> classify(const MapsEntry& m, const std::string& exe, const Sav
   return v;
 }
 
-// Page ranges of [start, end) holding data the restore needs.
-Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, const VmaRecord& v) {
+bool scanned_kind(const VmaRecord& v) { return v.kind == VmaKind::Anonymous || v.kind == VmaKind::FilePrivate; }
+
+// The present or swapped pages of the private areas of one process, asked for area by area
+// in address order, found by one PAGEMAP_SCAN walk over each run of consecutive private
+// areas (holes between them cost nothing) instead of one ioctl per area: 10,000 one-page
+// areas take 20 calls instead of 10,000.
+class PresentPages {
+ public:
+  PresentPages(int pagemap, const std::vector<VmaRecord>& vmas) : pagemap_(pagemap), vmas_(vmas) {}
+
+  // The regions of vmas[i], clipped to it; i must be of a scanned kind and larger than
+  // the previous call's.
+  Result<void> of(size_t i, std::vector<PageRegion>& out) {
+    const VmaRecord& v = vmas_[i];
+    out.clear();
+    if (walked_to_ <= v.start) start_span(i);
+    for (;;) {
+      while (next_ < count_ && regions_[next_].end <= v.start) ++next_;
+      for (size_t k = next_; k < count_ && regions_[k].start < v.end; ++k)
+        out.push_back({std::max(regions_[k].start, v.start), std::min(regions_[k].end, v.end), regions_[k].categories});
+      if (walked_to_ >= v.end) return {};
+      CR_TRY(scan_more());
+    }
+  }
+
+ private:
+  // A new walk from vmas[i] to the end of the run of scanned areas it begins.
+  void start_span(size_t i) {
+    size_t j = i;
+    while (j + 1 < vmas_.size() && scanned_kind(vmas_[j + 1])) ++j;
+    walked_to_ = vmas_[i].start;
+    span_end_ = vmas_[j].end;
+    count_ = next_ = 0;
+  }
+
+  // The next batch of regions of the current walk (replacing the previous batch).
+  Result<void> scan_more() {
+    PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.start = walked_to_;
+    arg.end = span_end_;
+    arg.vec = reinterpret_cast<uint64_t>(regions_);
+    arg.vec_len = kBatch;
+    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+    arg.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsFile | kPageIsPfnZero;
+    int n = ioctl(pagemap_, kPagemapScan, &arg);
+    if (n < 0)
+      return Error::os(format("ioctl(PAGEMAP_SCAN) on %llx-%llx", (unsigned long long)walked_to_,
+                              (unsigned long long)span_end_));
+    count_ = static_cast<size_t>(n);
+    next_ = 0;
+    // A walk that does not advance ends here (what it found is kept), as one that is done.
+    walked_to_ = arg.walk_end > walked_to_ ? arg.walk_end : span_end_;
+    return {};
+  }
+
+  static constexpr size_t kBatch = 512;
+  int pagemap_;
+  const std::vector<VmaRecord>& vmas_;
+  PageRegion regions_[kBatch];
+  size_t count_ = 0, next_ = 0;
+  uint64_t walked_to_ = 0, span_end_ = 0;
+};
+
+// Page ranges of vmas[i] holding data the restore needs.
+Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(PresentPages& present, const std::vector<VmaRecord>& vmas,
+                                                                 size_t i) {
+  const VmaRecord& v = vmas[i];
   std::vector<std::pair<uint64_t, uint64_t>> out;
   if (v.kind == VmaKind::SharedAnon || v.kind == VmaKind::DeletedPrivate || v.kind == VmaKind::SysvShm) {
     uint64_t end = v.end;
@@ -116,31 +182,16 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> pages_to_save(int pagemap, co
     if (end > v.start) out.emplace_back(v.start, end);
     return out;
   }
-  if (v.kind != VmaKind::Anonymous && v.kind != VmaKind::FilePrivate) return out;
-  PageRegion regions[512];
-  uint64_t pos = v.start;
-  while (pos < v.end) {
-    PmScanArg arg{};
-    arg.size = sizeof arg;
-    arg.start = pos;
-    arg.end = v.end;
-    arg.vec = reinterpret_cast<uint64_t>(regions);
-    arg.vec_len = 512;
-    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
-    arg.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsFile | kPageIsPfnZero;
-    int n = ioctl(pagemap, kPagemapScan, &arg);
-    if (n < 0) return Error::os(format("ioctl(PAGEMAP_SCAN) on %llx-%llx", (unsigned long long)pos, (unsigned long long)v.end));
-    for (int i = 0; i < n; ++i) {
-      const PageRegion& r = regions[i];
-      if (r.categories & kPageIsPfnZero) continue;  // the shared zero page: nothing to save
-      if (v.kind == VmaKind::FilePrivate && (r.categories & kPageIsFile)) continue;  // same as the file
-      if (!out.empty() && out.back().second == r.start)
-        out.back().second = r.end;
-      else
-        out.emplace_back(r.start, r.end);
-    }
-    if (arg.walk_end <= pos) break;
-    pos = arg.walk_end;
+  if (!scanned_kind(v)) return out;
+  std::vector<PageRegion> regions;
+  CR_TRY(present.of(i, regions));
+  for (const PageRegion& r : regions) {
+    if (r.categories & kPageIsPfnZero) continue;  // the shared zero page: nothing to save
+    if (v.kind == VmaKind::FilePrivate && (r.categories & kPageIsFile)) continue;  // same as the file
+    if (!out.empty() && out.back().second == r.start)
+      out.back().second = r.end;
+    else
+      out.emplace_back(r.start, r.end);
   }
   return out;
 }
@@ -227,23 +278,78 @@ struct ReaderShared {
   std::function<void(uint64_t)> progress_partial;  // bytes of the section being filled
 };
 
+// A run of pages waiting in a buffer for its bytes: its header and pages go at `slot`.
+struct PendingRun {
+  uint64_t addr;
+  uint64_t pages;
+  size_t slot;
+  bool keep_zeros;
+};
+
+// Reads every pending run into its slot with one process_vm_readv per 1024 runs (IOV_MAX),
+// where one call per run cost a tenth of a checkpoint of 10,000 one-page areas. A run the
+// call cannot read in full (no read permission) is finished the slow way.
+Result<void> read_runs(const Tracee& tracee, pid_t pid, uint8_t* base, const std::vector<PendingRun>& runs, size_t page) {
+  constexpr size_t kMaxIov = 1024;
+  std::vector<iovec> local(std::min(kMaxIov, runs.size())), remote(local.size());
+  for (size_t i = 0; i < runs.size();) {
+    size_t k = 0;
+    for (; k < local.size() && i + k < runs.size(); ++k) {
+      const PendingRun& r = runs[i + k];
+      local[k] = {base + r.slot + sizeof(PageRunHeader), r.pages * page};
+      remote[k] = {reinterpret_cast<void*>(r.addr), r.pages * page};
+    }
+    ssize_t n = process_vm_readv(pid, local.data(), k, remote.data(), k, 0);
+    size_t got = n > 0 ? static_cast<size_t>(n) : 0;
+    size_t done = 0;
+    while (done < k && got >= local[done].iov_len) got -= local[done].iov_len, ++done;
+    if (done < k) {
+      const PendingRun& r = runs[i + done];
+      CR_TRY(read_pages(tracee, pid, r.addr + got, base + r.slot + sizeof(PageRunHeader) + got, r.pages * page - got));
+      ++done;
+    }
+    i += done;
+  }
+  return {};
+}
+
+// Packs the runs read into `base` one after the other (zero pages dropped where they
+// may be); returns the payload size.
+size_t pack_pending(uint8_t* base, const std::vector<PendingRun>& runs, size_t page) {
+  size_t out = 0;
+  for (const PendingRun& r : runs) {
+    uint8_t* at = base + out;
+    // An earlier run lost zero pages: move this one down to where the payload ends.
+    if (out != r.slot) memmove(at + sizeof(PageRunHeader), base + r.slot + sizeof(PageRunHeader), r.pages * page);
+    // Pages that hold only zeros need not be stored where a fresh page is zero already
+    // (anything but a private file mapping): they become holes.
+    out += r.keep_zeros ? pack_runs_keep_zeros(at, r.addr, r.pages, page) : pack_runs_skip_zeros(at, r.addr, r.pages, page);
+  }
+  return out;
+}
+
 // Reads the pages of one process into the pipeline, one section per buffer; runs of
-// small areas share a section. Returns the pages read.
+// small areas share a section (and one read). Returns the pages read.
 Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Tracee& tracee, const MemoryMapRecord& map) {
   Fd pagemap(::open(format("/proc/%d/pagemap", pid).c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
   const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * page;
   PagePipeline& pipeline = shared.pipeline;
+  PresentPages present(pagemap.get(), map.vmas);
   uint64_t pages = 0;
-  std::vector<uint8_t>* buf = nullptr;  // the section being filled
-  size_t used = 0;
+  PageBuffer* buf = nullptr;  // the section being filled
+  size_t reserved = 0;        // bytes of it taken by pending runs
+  std::vector<PendingRun> pending;
   // Every buffer goes back to the pipeline, also on an early return.
   ScopeExit give_back([&] {
     if (buf) pipeline.release(buf);
   });
-  auto flush = [&] {
-    if (!buf) return;
+  auto flush = [&]() -> Result<void> {
+    if (!buf) return {};
+    CR_TRY(read_runs(tracee, pid, buf->data(), pending, page));
+    size_t used = pack_pending(buf->data(), pending, page);
+    pending.clear();
     if (used == 0) {
       pipeline.release(buf);
     } else {
@@ -251,39 +357,39 @@ Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Trace
       shared.queued(used);
     }
     buf = nullptr;
+    if (shared.progress_partial) shared.progress_partial(0);
+    return {};
   };
-  for (const VmaRecord& v : map.vmas) {
+  for (size_t i = 0; i < map.vmas.size(); ++i) {
+    const VmaRecord& v = map.vmas[i];
     // Shared memory seen through an earlier area (of this or another process) is saved
     // once: its pages reach every mapping of the object at restore.
     if ((v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) &&
         !shared.claims.claim(v.object_id, v.file_offset, v.file_offset + (v.end - v.start)))
       continue;
-    auto ranges = CR_TRY(pages_to_save(pagemap.get(), v), "area %llx-%llx", (unsigned long long)v.start, (unsigned long long)v.end);
+    auto ranges = CR_TRY(pages_to_save(present, map.vmas, i), "area %llx-%llx", (unsigned long long)v.start,
+                         (unsigned long long)v.end);
     for (auto [start, end] : ranges) {
       for (uint64_t a = start; a < end;) {
         if (shared.cancelled && shared.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
         if (shared.abandoned()) return pages;
         // Runs of small areas share one section: fill the current buffer while it has
         // room for a run header and at least one page.
-        if (buf && used + sizeof(PageRunHeader) + page > capacity) flush();
+        if (buf && reserved + sizeof(PageRunHeader) + page > capacity) CR_TRY(flush());
         if (!buf) {
           buf = CR_TRY(pipeline.acquire());
-          used = 0;
+          reserved = 0;
         }
-        uint64_t room = (capacity - used - sizeof(PageRunHeader)) / page;
+        uint64_t room = (capacity - reserved - sizeof(PageRunHeader)) / page;
         uint64_t n = std::min<uint64_t>((end - a) / page, room);
-        uint8_t* at = buf->data() + used;
-        CR_TRY(read_pages(tracee, pid, a, at + sizeof(PageRunHeader), n * page));
-        // Pages that hold only zeros need not be stored where a fresh page is zero
-        // already (anything but a private file mapping): they become holes.
-        used += v.kind == VmaKind::FilePrivate ? pack_runs_keep_zeros(at, a, n, page) : pack_runs_skip_zeros(at, a, n, page);
+        pending.push_back({a, n, reserved, v.kind == VmaKind::FilePrivate});
+        reserved += sizeof(PageRunHeader) + n * page;
         pages += n;
-        if (shared.progress_partial) shared.progress_partial(used);
         a += n * page;
       }
     }
   }
-  flush();
+  CR_TRY(flush());
   return pages;
 }
 

@@ -5,7 +5,7 @@ namespace crest {
 PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size, Compression compression)
     : writer_(writer), owner_(owner), compression_(compression), storage_(buffers) {
   for (auto& b : storage_) {
-    b.resize(buffer_size);
+    b.bytes.reset(new uint8_t[buffer_size]);  // default-initialized: not zeroed
     free_.push_back(&b);
   }
   sigset_t all;
@@ -71,7 +71,7 @@ void PagePipeline::run() {
   }
 }
 
-Result<std::vector<uint8_t>*> PagePipeline::acquire() {
+Result<PageBuffer*> PagePipeline::acquire() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !free_.empty() || error_.has_value(); });
   if (error_) return *error_;
@@ -80,7 +80,7 @@ Result<std::vector<uint8_t>*> PagePipeline::acquire() {
   return b;
 }
 
-void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum, uint32_t owner) {
+void PagePipeline::submit(PageBuffer* buf, size_t size, uint64_t checksum, uint32_t owner) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back({buf, size, checksum, owner});
@@ -88,7 +88,7 @@ void PagePipeline::submit(std::vector<uint8_t>* buf, size_t size, uint64_t check
   cv_.notify_all();
 }
 
-void PagePipeline::release(std::vector<uint8_t>* buf) {
+void PagePipeline::release(PageBuffer* buf) {
   {
     std::lock_guard lock(mu_);
     free_.push_back(buf);

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -25,6 +26,13 @@
 
 namespace crest {
 
+// One buffer of the ring. Its bytes are not zero-filled: they are written before they are
+// read, and the pages a small dump never uses are never faulted in.
+struct PageBuffer {
+  std::unique_ptr<uint8_t[]> bytes;
+  uint8_t* data() const { return bytes.get(); }
+};
+
 class PagePipeline {
  public:
   // With a codec, the writer thread also compresses each section (the checksum passed to
@@ -35,19 +43,19 @@ class PagePipeline {
   PagePipeline& operator=(const PagePipeline&) = delete;
 
   // A free buffer of buffer_size bytes; fails once the writer has failed.
-  Result<std::vector<uint8_t>*> acquire();
+  Result<PageBuffer*> acquire();
   // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
-  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum) { submit(buf, size, checksum, owner_); }
+  void submit(PageBuffer* buf, size_t size, uint64_t checksum) { submit(buf, size, checksum, owner_); }
   // The same for a section of another process than the pipeline's owner.
-  void submit(std::vector<uint8_t>* buf, size_t size, uint64_t checksum, uint32_t owner);
+  void submit(PageBuffer* buf, size_t size, uint64_t checksum, uint32_t owner);
   // Gives back a buffer that turned out to hold nothing to write.
-  void release(std::vector<uint8_t>* buf);
+  void release(PageBuffer* buf);
   // Waits until everything queued is written; the writer's error, if any.
   Result<void> finish();
 
  private:
   struct Job {
-    std::vector<uint8_t>* buf;
+    PageBuffer* buf;
     size_t size;
     uint64_t checksum;
     uint32_t owner;
@@ -57,10 +65,10 @@ class PagePipeline {
   ImageWriter& writer_;
   uint32_t owner_;
   Compression compression_;
-  std::vector<std::vector<uint8_t>> storage_;
+  std::vector<PageBuffer> storage_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::vector<uint8_t>*> free_;
+  std::vector<PageBuffer*> free_;
   std::deque<Job> queue_;
   bool closing_ = false;
   std::optional<Error> error_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -19,12 +20,14 @@ struct MapsEntry {
   uint32_t dev_major = 0, dev_minor = 0;
   uint64_t inode = 0;
   std::string path;   // may be empty, "[heap]", "/file", "/file (deleted)"
-  std::vector<std::string> vm_flags;  // from smaps "VmFlags:"
+  std::string vm_flags;  // from smaps "VmFlags:", two-letter codes separated by spaces
 
   bool has_flag(const char* f) const;
 };
 
 Result<std::vector<MapsEntry>> read_smaps(pid_t pid);
+// The areas of a maps or smaps text; `what` names it in errors.
+Result<std::vector<MapsEntry>> parse_maps_text(std::string_view text, const std::string& what);
 Result<std::vector<MapsEntry>> read_maps(pid_t pid);
 
 // Fields of /proc/PID/stat by their man-page number (1-based); field 2 (comm) is

@@ -30,6 +30,49 @@ TEST(ReadSmaps, FindsAnAreaWithItsProtectionAndFlags) {
   munmap(p, 3 * 4096);
 }
 
+TEST(ParseMapsText, ReadsHeadPathAndFlagsAndSkipsSmapsKeys) {
+  const char* text =
+      "55d0c0a00000-55d0c0a21000 r-xp 00002000 fd:01 1234567                    /usr/bin/a b (deleted)\n"
+      "Size:                132 kB\n"
+      "Anonymous:             0 kB\n"
+      "AnonHugePages:         0 kB\n"
+      "VmFlags: rd ex mr mw me dc \n"
+      "7ffd1000-7ffd3000 rw-s 00000000 00:05 42 \n"
+      "VmFlags: rd wr sh mr mw me ms gd\n"
+      "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+  auto maps = parse_maps_text(text, "test");
+  ASSERT_TRUE(maps.has_value());
+  ASSERT_EQ(maps->size(), 3u);
+  const MapsEntry& a = (*maps)[0];
+  EXPECT_EQ(a.start, 0x55d0c0a00000u);
+  EXPECT_EQ(a.end, 0x55d0c0a21000u);
+  EXPECT_TRUE(a.read && a.exec && !a.write && !a.shared);
+  EXPECT_EQ(a.offset, 0x2000u);
+  EXPECT_EQ(a.dev_major, 0xfdu);
+  EXPECT_EQ(a.dev_minor, 1u);
+  EXPECT_EQ(a.inode, 1234567u);
+  EXPECT_EQ(a.path, "/usr/bin/a b (deleted)");
+  EXPECT_TRUE(a.has_flag("dc"));
+  EXPECT_TRUE(a.has_flag("rd"));
+  EXPECT_FALSE(a.has_flag("d"));
+  EXPECT_FALSE(a.has_flag("gd"));
+  const MapsEntry& b = (*maps)[1];
+  EXPECT_TRUE(b.shared && b.write);
+  EXPECT_EQ(b.dev_minor, 5u);
+  EXPECT_EQ(b.inode, 42u);
+  EXPECT_EQ(b.path, "");
+  EXPECT_TRUE(b.has_flag("gd"));
+  EXPECT_FALSE(b.has_flag("dc"));
+  EXPECT_EQ((*maps)[2].path, "[vsyscall]");
+  EXPECT_EQ((*maps)[2].end, 0xffffffffff601000u);
+}
+
+TEST(ParseMapsText, RejectsFlagsBeforeAnyArea) {
+  auto maps = parse_maps_text("VmFlags: rd wr\n", "/proc/1/smaps");
+  ASSERT_FALSE(maps.has_value());
+  EXPECT_NE(maps.error().message().find("/proc/1/smaps"), std::string::npos);
+}
+
 TEST(ReadStatFields, ParsesCommWithSpacesAndParens) {
   auto f = read_stat_fields(getpid());
   ASSERT_TRUE(f.has_value());
