@@ -372,9 +372,22 @@ class Bench:
         finally:
             os.close(fd)
 
+    def warm(self, nbytes):
+        """Touch and free as much fresh memory as the next timed step will allocate, right
+        before it (bench/README.md, "Warm pages"): this VM's balloon reports freed pages to
+        the host a few seconds after they are freed, and the first touch of a reported page
+        faults on the host (~1 GiB/s here against ~3 for a page the host still backs). Without
+        it, whichever step came after a pause drew cold pages: the tool's first checkpoint,
+        which follows the workload's setup, did; the floors, which follow the restart's
+        frees, did not."""
+        if self.o.no_warm or nbytes <= 0:
+            return
+        subprocess.run([self.floor_bin, "warm", str(int(nbytes))], check=True)
+
     def checkpoint(self, wl, hb, pid, img, kill, logf):
         argv = [self.tool("cr_checkpoint")] + (["--kill"] if kill else []) + ["-f", img, str(pid)]
         self.settle(os.path.dirname(img))
+        self.warm(wl.touched)  # the image
         hb.reset_gap()
         p = self.spawn(argv, logf)
         if not p.wait(self.timeout_for(wl.touched)):
@@ -448,6 +461,7 @@ class Bench:
             # 3. Restart: from the spawn of cr_restart until the restored process's first
             #    heartbeat (the end of its largest gap, stamped by the process itself).
             self.settle(img_dir)
+            self.warm(wl.touched)  # the restored process's memory
             hb.reset_gap()
             rlog = os.path.join(self.hb_dir, "restart.%s.log" % tag)
             rp = self.spawn([self.tool("cr_restart"), img], rlog)
@@ -490,10 +504,12 @@ class Bench:
             # 5. Floors, in the same directory, right after the tool's run.
             if wl.touched:
                 self.settle(img_dir)
+                self.warm(2 * wl.touched)  # its memory (touched untimed), then its file
                 out = subprocess.run([self.floor_bin, "dump", floor_file, str(wl.touched)],
                                      stdout=subprocess.PIPE, text=True, check=True).stdout
                 r["floor_dump_s"] = float(out)
                 self.settle(img_dir)
+                self.warm(wl.touched)  # the memory it reads the file into
                 out = subprocess.run([self.floor_bin, "restore", floor_file],
                                      stdout=subprocess.PIPE, text=True, check=True).stdout
                 r["floor_restore_s"] = float(out)
@@ -627,10 +643,11 @@ class Bench:
                 "restart / floor", "ckpt RSS", "restart RSS", "result"]
         lines = []
         mc = self.memcpy_summary()
-        lines.append("crest %s (%s), %s, %d CPUs (%s), %s RAM, kernel %s; %d runs + 1 warm-up; "
+        lines.append("crest %s (%s), %s, %d CPUs (%s), %s RAM, kernel %s; %d runs + 1 warm-up; %s; "
                      "load average %s at the start, %s at the end; memcpy 1 GiB single thread: %s" % (
                          mach["crest_commit"], mach["build_type"], mach["date"], mach["nproc"], mach["cpu"],
                          human(mach["mem_total_bytes"]), mach["kernel"], self.o.runs,
+                         "fresh pages not warmed (--no-warm)" if self.o.no_warm else "fresh pages warmed before each timed step",
                          mach["loadavg_start"], mach.get("loadavg_end", "?"),
                          "%.2f GiB/s median (%.2f min, %.2f max) of %d" % (mc["median"], mc["min"], mc["max"],
                                                                               len(mc["samples_gibps"]))
@@ -706,7 +723,7 @@ class Bench:
         table = self.table(rows, mach)
         print(table, flush=True)
         out = {"machine": mach, "options": {"quick": self.o.quick, "runs": self.o.runs, "dirs": dirs,
-                                            "only": self.o.only},
+                                            "only": self.o.only, "warm": not self.o.no_warm},
                "memcpy": self.memcpy_summary(), "rows": rows, "table": table}
         with open(self.o.json, "w") as f:
             json.dump(out, f, indent=1)
@@ -730,6 +747,8 @@ def main():
     ap.add_argument("--rev", metavar="REV",
                     help="build crest from this git commit (a git archive snapshot) instead of the working tree")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
+    ap.add_argument("--no-warm", action="store_true",
+                    help="do not touch and free fresh memory before each timed step (see bench/README.md)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     o = ap.parse_args()
     if o.list:

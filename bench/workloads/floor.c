@@ -8,6 +8,10 @@
 //   floor restore FILE      timed: open FILE, map fresh anonymous memory of its size, read
 //                           the file into it with 8 MiB read()s, close
 //   floor memcpy BYTES      touch two buffers of BYTES (untimed), then, timed: one memcpy
+//   floor warm BYTES        touch BYTES of fresh anonymous memory and free it (prints
+//                           nothing): the harness runs it before every timed step so that
+//                           what the step allocates comes from pages the host backs (see
+//                           bench/README.md, "Warm pages")
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +112,13 @@ static void copy(size_t bytes) {
   printf("%.9f\n", t1 - t0);
 }
 
+static void warm(size_t bytes) {
+  if (bytes == 0) return;
+  void* p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  munmap(p, bytes);
+}
+
 int main(int argc, char** argv) {
   if (argc == 4 && strcmp(argv[1], "dump") == 0)
     dump(argv[2], strtoull(argv[3], NULL, 0));
@@ -115,8 +126,10 @@ int main(int argc, char** argv) {
     restore(argv[2]);
   else if (argc == 3 && strcmp(argv[1], "memcpy") == 0)
     copy(strtoull(argv[2], NULL, 0));
+  else if (argc == 3 && strcmp(argv[1], "warm") == 0)
+    warm(strtoull(argv[2], NULL, 0));
   else {
-    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES\n");
+    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES | floor warm BYTES\n");
     return 255;
   }
   return 0;
