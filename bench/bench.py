@@ -34,9 +34,13 @@ OFF_SLOTS, SLOT_SIZE = 128, 32
 HB_FILE_SIZE = 8192
 
 
+CODEC_THREADS = 2  # cr_checkpoint's compressing writer threads (src/checkpoint/page_pipeline.cc)
+
+
 class Workload:
-    def __init__(self, name, desc, args, touched, resident, quick=False, full=True):
+    def __init__(self, name, desc, args, touched, resident, quick=False, full=True, codec=None):
         self.name, self.desc, self.args = name, desc, [str(a) for a in args]
+        self.codec = codec          # --compress=CODEC for the checkpoints, and the codec floor
         self.touched = touched      # bytes the workload wrote: the throughput numerator
         self.resident = resident    # bytes of memory it holds (for the fits-in-memory check)
         self.quick, self.full = quick, full
@@ -60,6 +64,10 @@ def workloads():
         Workload("threads-64", "64 threads, 64 MiB of random data", ["threads", 64, 64 * MiB], 64 * MiB, 64 * MiB),
         Workload("tree-16", "16 processes (binary tree), 64 MiB of random data each", ["tree", 16, 64 * MiB],
                  16 * 64 * MiB, 16 * 64 * MiB),
+        Workload("text-1G-zstd1", "1 GiB of log-like text, checkpointed with --compress=zstd:1",
+                 ["text", GiB], GiB, GiB, codec="zstd:1"),
+        Workload("text-1G-lz4", "1 GiB of log-like text, checkpointed with --compress=lz4",
+                 ["text", GiB], GiB, GiB, codec="lz4"),
     ]
 
 
@@ -292,8 +300,8 @@ class Bench:
         wl = os.path.join(BENCH_DIR, "workloads")
         self.run_quiet(["gcc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", self.workload_bin,
                         os.path.join(wl, "workload.c")], "building workload.c")
-        self.run_quiet(["gcc", "-O2", "-Wall", "-Wextra", "-o", self.floor_bin, os.path.join(wl, "floor.c")],
-                       "building floor.c")
+        self.run_quiet(["gcc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", self.floor_bin,
+                        os.path.join(wl, "floor.c"), "-lzstd", "-llz4"], "building floor.c")
 
     # ---- processes -----------------------------------------------------------------------
     def spawn(self, argv, out, err=None):
@@ -385,7 +393,8 @@ class Bench:
         subprocess.run([self.floor_bin, "warm", str(int(nbytes))], check=True)
 
     def checkpoint(self, wl, hb, pid, img, kill, logf):
-        argv = [self.tool("cr_checkpoint")] + (["--kill"] if kill else []) + ["-f", img, str(pid)]
+        argv = [self.tool("cr_checkpoint")] + (["--kill"] if kill else []) + \
+            (["--compress=" + wl.codec] if wl.codec else []) + ["-f", img, str(pid)]
         self.settle(os.path.dirname(img))
         self.warm(wl.touched)  # the image
         hb.reset_gap()
@@ -514,6 +523,12 @@ class Bench:
                                      stdout=subprocess.PIPE, text=True, check=True).stdout
                 r["floor_restore_s"] = float(out)
                 os.unlink(floor_file)
+            if wl.codec:
+                # The codec floor: the same text compressed by a plain program with as many
+                # threads as cr_checkpoint's compressing writers, no I/O.
+                out = subprocess.run([self.floor_bin, "compress", wl.codec, str(wl.touched), str(CODEC_THREADS)],
+                                     stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+                r["floor_codec_s"], r["floor_codec_out_bytes"] = float(out[0]), int(out[1])
             r["run_wall_s"] = (time.monotonic_ns() - t_run) / 1e9
             return r
         finally:
@@ -547,7 +562,7 @@ class Bench:
     # ---- rows ----------------------------------------------------------------------------
     def run_row(self, wl, d):
         row = {"workload": wl.name, "description": wl.desc, "dir": d, "fs": fs_type(d),
-               "touched_bytes": wl.touched, "status": "ok", "message": "", "runs": [],
+               "touched_bytes": wl.touched, "codec": wl.codec, "status": "ok", "message": "", "runs": [],
                "loadavg_before": loadavg()}
         why = self.does_not_fit(wl, d)
         if why:
@@ -585,7 +600,8 @@ class Bench:
 
         for k in ("ckpt_s", "ckpt_kill_s", "freeze_s", "resumed_after_start_s", "restart_s", "floor_dump_s",
                   "floor_restore_s", "image_bytes", "ckpt_maxrss_kib", "ckpt_kill_maxrss_kib", "restart_maxrss_kib",
-                  "ckpt_user_s", "ckpt_sys_s", "restart_user_s", "restart_sys_s"):
+                  "ckpt_user_s", "ckpt_sys_s", "restart_user_s", "restart_sys_s", "floor_codec_s",
+                  "floor_codec_out_bytes"):
             stat(k)
         if wl.touched:
             t = wl.touched / GiB
@@ -596,8 +612,11 @@ class Bench:
                 r["floor_restore_gibps"] = t / r["floor_restore_s"]
                 r["dump_ratio"] = r["floor_dump_s"] / r["ckpt_s"]
                 r["restart_ratio"] = r["floor_restore_s"] / r["restart_s"]
+                if r.get("floor_codec_s"):
+                    r["floor_codec_gibps"] = t / r["floor_codec_s"]
+                    r["codec_ratio"] = r["floor_codec_s"] / r["ckpt_s"]
             for k in ("dump_gibps", "restart_gibps", "floor_dump_gibps", "floor_restore_gibps", "dump_ratio",
-                      "restart_ratio"):
+                      "restart_ratio", "floor_codec_gibps", "codec_ratio"):
                 stat(k)
         row["summary"] = s
 
@@ -671,6 +690,24 @@ class Bench:
                      f(s, "restart_gibps"), f(s, "floor_restore_gibps"), f(s, "restart_ratio"),
                      rss(s, "ckpt_maxrss_kib"), rss(s, "restart_maxrss_kib"), result.replace("|", "/")]
             lines.append("| " + " | ".join(cells) + " |")
+        codec_rows = [row for row in rows if row.get("codec") and row["status"] == "ok"]
+        if codec_rows:
+            lines.append("")
+            lines.append("Compression rows: input GiB/s = touched GiB / median ckpt s; the codec floor is "
+                         "`floor compress CODEC BYTES %d`: the same text compressed in 4 MiB chunks by %d threads "
+                         "of a plain program, no I/O." % (CODEC_THREADS, CODEC_THREADS))
+            lines.append("")
+            chead = ["workload", "dir", "codec", "input", "image", "ckpt s", "input GiB/s", "codec floor GiB/s",
+                     "ckpt / codec floor", "restart s"]
+            lines.append("| " + " | ".join(chead) + " |")
+            lines.append("|" + "|".join("---" for _ in chead) + "|")
+            for row in codec_rows:
+                s = row["summary"]
+                img = s.get("image_bytes")
+                cells = [row["workload"], row["dir"], row["codec"], human(row["touched_bytes"]),
+                         human(img["median"]) if img else "-", t(s, "ckpt_s"), f(s, "dump_gibps"),
+                         f(s, "floor_codec_gibps"), f(s, "codec_ratio"), t(s, "restart_s")]
+                lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def memcpy_summary(self):

@@ -8,6 +8,11 @@
 //   floor restore FILE      timed: open FILE, map fresh anonymous memory of its size, read
 //                           the file into it with 8 MiB read()s, close
 //   floor memcpy BYTES      touch two buffers of BYTES (untimed), then, timed: one memcpy
+//   floor compress CODEC BYTES THREADS
+//                           fill BYTES with log-like text (text.h, the text-* workloads'
+//                           memory; untimed), then, timed: THREADS threads compress their
+//                           share in 4 MiB chunks (a context each, reused), as crest's
+//                           writers do with --compress=CODEC (lz4, or zstd:LEVEL); no I/O
 //   floor warm BYTES        touch BYTES of fresh anonymous memory and free it (prints
 //                           nothing): the harness runs it before every timed step so that
 //                           what the step allocates comes from pages the host backs (see
@@ -24,6 +29,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <lz4.h>
+#include <pthread.h>
+#include <zstd.h>
+
+#include "text.h"
 
 #define CHUNK (8u << 20)
 
@@ -112,6 +123,66 @@ static void copy(size_t bytes) {
   printf("%.9f\n", t1 - t0);
 }
 
+struct compress_job {
+  const char* src;
+  size_t bytes;
+  int zstd_level;  // 0: lz4
+  size_t out_total;
+};
+
+static void* compress_share(void* arg) {
+  struct compress_job* j = arg;
+  const size_t chunk = 4u << 20;
+  size_t cap = j->zstd_level ? ZSTD_compressBound(chunk) : (size_t)LZ4_compressBound((int)chunk);
+  char* out = malloc(cap);
+  ZSTD_CCtx* z = ZSTD_createCCtx();
+  if (!out || !z) die("out of memory");
+  for (size_t off = 0; off < j->bytes; off += chunk) {
+    size_t n = j->bytes - off < chunk ? j->bytes - off : chunk;
+    if (j->zstd_level) {
+      size_t r = ZSTD_compressCCtx(z, out, cap, j->src + off, n, j->zstd_level);
+      if (ZSTD_isError(r)) die("zstd");
+      j->out_total += r;
+    } else {
+      int r = LZ4_compress_default(j->src + off, out, (int)n, (int)cap);
+      if (r <= 0) die("lz4");
+      j->out_total += (size_t)r;
+    }
+  }
+  ZSTD_freeCCtx(z);
+  free(out);
+  return NULL;
+}
+
+static void compress(const char* codec, size_t bytes, int threads) {
+  int level = 0;
+  if (strncmp(codec, "zstd:", 5) == 0)
+    level = atoi(codec + 5);
+  else if (strcmp(codec, "lz4") != 0)
+    die("codec");
+  if (threads < 1 || threads > 64 || (strncmp(codec, "zstd:", 5) == 0 && level < 1)) die("arguments");
+  char* src = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (src == MAP_FAILED) die("mmap");
+  fill_text(src, bytes, 1);
+  struct compress_job jobs[64];
+  pthread_t tids[64];
+  size_t per = (bytes / threads + (4u << 20) - 1) / (4u << 20) * (4u << 20);  // whole chunks
+  double t0 = now();
+  for (int i = 0; i < threads; ++i) {
+    size_t lo = (size_t)i * per < bytes ? (size_t)i * per : bytes;
+    size_t hi = lo + per < bytes ? lo + per : bytes;
+    jobs[i] = (struct compress_job){src + lo, hi - lo, level, 0};
+    if (pthread_create(&tids[i], NULL, compress_share, &jobs[i]) != 0) die("pthread_create");
+  }
+  size_t out = 0;
+  for (int i = 0; i < threads; ++i) {
+    pthread_join(tids[i], NULL);
+    out += jobs[i].out_total;
+  }
+  double t1 = now();
+  printf("%.9f %zu\n", t1 - t0, out);
+}
+
 static void warm(size_t bytes) {
   if (bytes == 0) return;
   void* p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -126,10 +197,12 @@ int main(int argc, char** argv) {
     restore(argv[2]);
   else if (argc == 3 && strcmp(argv[1], "memcpy") == 0)
     copy(strtoull(argv[2], NULL, 0));
+  else if (argc == 5 && strcmp(argv[1], "compress") == 0)
+    compress(argv[2], strtoull(argv[3], NULL, 0), atoi(argv[4]));
   else if (argc == 3 && strcmp(argv[1], "warm") == 0)
     warm(strtoull(argv[2], NULL, 0));
   else {
-    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES | floor warm BYTES\n");
+    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES | floor compress CODEC BYTES THREADS | floor warm BYTES\n");
     return 255;
   }
   return 0;

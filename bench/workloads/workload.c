@@ -5,6 +5,9 @@
 //   workload HBFILE HARNESS_PID mem RANDOM_BYTES ZERO_BYTES UNTOUCHED_BYTES
 //       one private anonymous mapping: RANDOM_BYTES of random data, then ZERO_BYTES
 //       written with zeros (real pages), then UNTOUCHED_BYTES never touched
+//   workload HBFILE HARNESS_PID text BYTES
+//       one private anonymous mapping of BYTES of log-like text (text.h), for the
+//       compression rows
 //   workload HBFILE HARNESS_PID maps COUNT PAGES
 //       COUNT separate mappings of PAGES random pages each (a hole between two, so
 //       they do not merge into one area)
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include "shared.h"
+#include "text.h"
 
 static volatile struct bench_shared* sh;
 static volatile sig_atomic_t got_usr1;
@@ -263,6 +267,13 @@ int main(int argc, char** argv) {
       if (untouched) add_region((uint64_t*)(p + rnd + zero), untouched, 1);  // never touched
     }
     touched_bytes = rnd + zero;
+  } else if (strcmp(mode, "text") == 0 && argc == 5) {
+    uint64_t bytes = parse_u64(argv[4]);
+    if (bytes == 0 || bytes % page) die("the size must be a positive multiple of the page size");
+    char* p = map_anon(bytes);
+    fill_text(p, bytes, 1);
+    add_region((uint64_t*)p, bytes, 0);
+    touched_bytes = bytes;
   } else if (strcmp(mode, "maps") == 0 && argc == 6) {
     uint64_t count = parse_u64(argv[4]), pages = parse_u64(argv[5]);
     size_t stride = (pages + 1) * page, len = pages * page;

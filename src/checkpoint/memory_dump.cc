@@ -353,7 +353,9 @@ Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Trace
     if (used == 0) {
       pipeline.release(buf);
     } else {
-      pipeline.submit(buf, used, XXH3_64bits(buf->data(), used), static_cast<uint32_t>(pid));
+      // A compressed section gets the checksum of its compressed bytes (the writer's).
+      uint64_t checksum = pipeline.compressing() ? 0 : XXH3_64bits(buf->data(), used);
+      pipeline.submit(buf, used, checksum, static_cast<uint32_t>(pid));
       shared.queued(used);
     }
     buf = nullptr;

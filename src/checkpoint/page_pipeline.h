@@ -42,6 +42,8 @@ class PagePipeline {
   PagePipeline(const PagePipeline&) = delete;
   PagePipeline& operator=(const PagePipeline&) = delete;
 
+  // True if the writers compress: the checksum passed to submit() is then not used.
+  bool compressing() const { return compression_.codec != Codec::None; }
   // A free buffer of buffer_size bytes; fails once the writer has failed.
   Result<PageBuffer*> acquire();
   // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
