@@ -385,6 +385,17 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog* log) {
   return copt;
 }
 
+// -v: what was written, and how long the job was frozen and for what.
+void print_stats(const std::string& what, const CheckpointStats& s) {
+  auto ms = [](uint64_t ns) { return ns / 1e6; };
+  fprintf(stderr, "cr_checkpoint: %s%llu bytes, %llu pages\n", what.c_str(), (unsigned long long)s.image_bytes,
+          (unsigned long long)s.pages);
+  fprintf(stderr,
+          "cr_checkpoint: frozen %.1f ms (stopping %.1f ms, metadata %.1f ms, pages %.1f ms, the rest until the "
+          "last process resumed)\n",
+          ms(s.frozen_ns), ms(s.stop_ns), ms(s.metadata_ns), ms(s.pages_ns));
+}
+
 // One image per process in `dir`: the engine writes one stream into a pipe; a second
 // thread splits it into DIR/context.PID files (tools/image_dir.h), renamed into place
 // once all are written.
@@ -430,9 +441,7 @@ Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& pro
   auto stats = checkpoint_into_dir(copt, o.dir, o.sync, o.mode);
   progress.finish();
   if (!stats) return stats.error();
-  if (o.verbose)
-    fprintf(stderr, "cr_checkpoint: wrote the images in %s: %llu bytes, %llu pages\n", o.dir.c_str(),
-            (unsigned long long)stats->image_bytes, (unsigned long long)stats->pages);
+  if (o.verbose) print_stats(format("wrote the images in %s: ", o.dir.c_str()), *stats);
   return 0;
 }
 
@@ -453,7 +462,7 @@ Result<int> run(const Options& o) {
     progress.finish();
     // EINVAL: not a file that can be synced (/dev/null, a pipe, a socket).
     if (o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) return Error::os("fsync of the image");
-    if (o.verbose) fprintf(stderr, "cr_checkpoint: %llu bytes, %llu pages\n", (unsigned long long)stats.image_bytes, (unsigned long long)stats.pages);
+    if (o.verbose) print_stats("", stats);
     return 0;
   }
 
@@ -511,9 +520,7 @@ Result<int> run(const Options& o) {
     }
   }
   if (o.sync) sync_dir(path);
-  if (o.verbose)
-    fprintf(stderr, "cr_checkpoint: wrote %s: %llu bytes, %llu pages\n", path.c_str(), (unsigned long long)stats->image_bytes,
-            (unsigned long long)stats->pages);
+  if (o.verbose) print_stats(format("wrote %s: ", path.c_str()), *stats);
   return 0;
 }
 

@@ -24,6 +24,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -276,14 +278,23 @@ void mark_special_fds(pid_t pid, FdTableRecord& table, const CoopProcess* coop, 
 
 // Freeze, read, write the image. On success the tree is left frozen in `tree` for the
 // after-checkpoint steps.
-Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, std::optional<FrozenTree>& tree_out) {
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec;
+}
+
+Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, std::optional<FrozenTree>& tree_out,
+                             uint64_t& t_stop) {
   FreezeSpec spec;
   spec.scopes = coop.scopes();
   spec.policy = opt.trace_policy;
   spec.exclude = coop.excluded();
   spec.admit = [&](pid_t pid) { return coop.locks().take(pid); };
+  t_stop = monotonic_ns();
   tree_out.emplace(CR_TRY(FrozenTree::freeze(spec)));
   FrozenTree& tree = *tree_out;
+  const uint64_t t_stopped = monotonic_ns();
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
   tree_rec.root = tree.processes()[0].pid();
@@ -326,6 +337,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
       CR_TRY(writer.write_record(SectionType::SysvIpc, pid, sysv_ipc));  // once, with the first process
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));
   }
+  const uint64_t t_metadata = monotonic_ns();
   // Then the pages of all processes through one pipeline, several processes read at
   // once (their sections interleave; restore takes them in any order).
   std::vector<ProcessPages> page_jobs;
@@ -336,7 +348,11 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   page_opt.cancelled = opt.cancelled;
   pages = CR_TRY(write_tree_memory_pages(writer, page_jobs, page_opt));
   CR_TRY(writer.write_trailer());
-  return CheckpointStats{writer.bytes_written(), pages};
+  CheckpointStats stats{writer.bytes_written(), pages};
+  stats.stop_ns = t_stopped - t_stop;
+  stats.metadata_ns = t_metadata - t_stopped;
+  stats.pages_ns = monotonic_ns() - t_metadata;
+  return stats;
 }
 
 // How long cooperating processes get for their after-checkpoint callbacks (Done).
@@ -353,7 +369,8 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   Cooperation coop = CR_TRY(Cooperation::start(opt));
 
   std::optional<FrozenTree> frozen;
-  auto dumped = dump(opt, coop, frozen);
+  uint64_t t_stop = 0;
+  auto dumped = dump(opt, coop, frozen, t_stop);
   if (!dumped) {
     // The processes run on (the tree detaches as it is dropped); the cooperating ones
     // learn why from cr_checkpoint()'s return value.
@@ -386,6 +403,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
     auto r = fp.thaw();
     if (!r && first) first = r;
   }
+  stats.frozen_ns = monotonic_ns() - t_stop;
   coop.send_results(0);
   // (Processes stopped by an early SIGSTOP cannot answer.)
   if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);

@@ -6,9 +6,13 @@
 --quiet: nothing at all on stderr;
 --early-stop / --early-abrt: SIGSTOP / SIGABRT right after the image;
 --sync / --nosync: an fd destination that cannot be synced (/dev/null, a pipe) works;
---require-libcr: a process without libcr is refused with CR_ENOSUPPORT (exit 52)."""
+--require-libcr: a process without libcr is refused with CR_ENOSUPPORT (exit 52);
+-v: the image's size and the freeze report ("frozen T ms (stopping A ms, metadata B ms,
+  pages C ms, ...)"): A + B + C within T, T within the command's wall time."""
 import errno
 import os
+import re
+import time
 import signal
 import sys
 import threading
@@ -106,6 +110,22 @@ def body(t):
     r = t.run([t.cr_checkpoint, "--sync", "-f", t.path("synced"), s.pid])
     t.check(r.rc == 0 and os.path.getsize(t.path("synced")) > clitest.HEADER_SIZE, f"--sync to a file: {r}")
     t.check_running(s, "after the --sync checkpoints")
+
+    t.section("-v: what was written and how long the process was frozen")
+    t0 = time.monotonic()
+    r = t.run([t.cr_checkpoint, "-v", "-f", t.path("verbose"), s.pid])
+    wall_ms = (time.monotonic() - t0) * 1000
+    t.check(r.rc == 0, f"-v checkpoint failed: {r}")
+    size = os.path.getsize(t.path("verbose"))
+    t.check(f"wrote {t.path('verbose')}: {size} bytes" in r.err, f"-v: the image and its size ({size}) expected: {r}")
+    m = re.search(r"frozen ([0-9.]+) ms \(stopping ([0-9.]+) ms, metadata ([0-9.]+) ms, pages ([0-9.]+) ms", r.err)
+    t.check(m is not None, f"-v: no freeze report: {r}")
+    if m:
+        frozen, parts = float(m.group(1)), [float(g) for g in m.groups()[1:]]
+        t.log(f"    frozen {frozen} ms, parts {parts}, command {wall_ms:.1f} ms")
+        t.check(0 < frozen <= wall_ms, f"-v: frozen {frozen} ms should be within the command's {wall_ms:.1f} ms")
+        t.check(sum(parts) <= frozen + 0.2, f"-v: the parts {parts} add up to more than the freeze {frozen}")
+    t.check_running(s, "after the -v checkpoint")
 
     t.section("--require-libcr: a process without libcr is refused (CR_ENOSUPPORT, exit 52)")
     r = t.run([t.cr_checkpoint, "--require-libcr", "-f", t.path("nolibcr"), s.pid])
