@@ -276,14 +276,14 @@ void mark_special_fds(pid_t pid, FdTableRecord& table, const CoopProcess* coop, 
   }
 }
 
-// Freeze, read, write the image. On success the tree is left frozen in `tree` for the
-// after-checkpoint steps.
 uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec;
 }
 
+// Freeze, read, write the image. On success the tree is left frozen in `tree` for the
+// after-checkpoint steps; t_stop is when the first stop was requested.
 Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, std::optional<FrozenTree>& tree_out,
                              uint64_t& t_stop) {
   FreezeSpec spec;

@@ -4,6 +4,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <memory>
+
 #include "base/fd.h"
 
 namespace crest {
@@ -48,14 +51,23 @@ Result<void> read_exact(int fd, void* data, size_t size, const char* what, int c
 Result<std::string> read_text_file(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Error::os("open " + path);
-  // Read straight into the string, doubling it as needed: /proc/PID/smaps of a process
-  // with 10,000 areas is ~10 MB, and a copy through a bounce buffer showed up in profiles.
-  std::string out;
-  size_t len = 0;
-  out.resize(65536);
+  // Most /proc files fit the stack buffer; a large one (smaps of a process with 10,000
+  // areas is ~10 MB) is read straight into a heap buffer grown 4x at a time, where
+  // appending 64 KiB reads to a string copied it several times over.
+  char stack[4096];
+  std::unique_ptr<char[]> heap;
+  char* buf = stack;
+  size_t cap = sizeof stack, len = 0;
   for (;;) {
-    if (out.size() - len < 16384) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd.get(), out.data() + len, out.size() - len);
+    if (cap - len < 1024) {
+      size_t bigger = cap * 4;
+      std::unique_ptr<char[]> grown(new char[bigger]);  // not zero-filled
+      memcpy(grown.get(), buf, len);
+      heap = std::move(grown);
+      buf = heap.get();
+      cap = bigger;
+    }
+    ssize_t n = ::read(fd.get(), buf + len, cap - len);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::os("read " + path);
@@ -63,8 +75,7 @@ Result<std::string> read_text_file(const std::string& path) {
     if (n == 0) break;
     len += static_cast<size_t>(n);
   }
-  out.resize(len);
-  return out;
+  return std::string(buf, len);
 }
 
 Result<std::string> read_link(const std::string& path) {

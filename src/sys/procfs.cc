@@ -114,7 +114,7 @@ Result<std::vector<MapsEntry>> parse_maps_text(std::string_view text, const std:
       MapsEntry e;
       if (parse_maps_line(p, eol, e)) out.push_back(std::move(e));
     }
-    p = eol + 1;
+    p = eol < end ? eol + 1 : end;
   }
   return out;
 }
