@@ -90,12 +90,13 @@ Result<std::pair<const uint8_t*, size_t>> PageCompressor::compress(const uint8_t
   return std::pair<const uint8_t*, size_t>{out, kHead + n};
 }
 
-Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload) {
+Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload, std::vector<uint8_t> reuse) {
   if (payload.size() < kHead) return Error::corrupt("short compressed MemoryPages section");
   uint64_t raw_size;
   memcpy(&raw_size, payload.data() + 8, 8);
   if (raw_size > kMaxSectionPayload) return Error::corrupt("compressed MemoryPages section claims more than 1 GiB");
-  std::vector<uint8_t> raw(raw_size);
+  std::vector<uint8_t> raw = std::move(reuse);
+  raw.resize(raw_size);  // only bytes beyond the reused size are zero-filled
   const uint8_t* src = payload.data() + kHead;
   size_t src_size = payload.size() - kHead;
   switch (static_cast<Codec>(payload[0])) {

@@ -44,6 +44,6 @@ class PageCompressor {
   size_t capacity_ = 0;
 };
 // Back to the MemoryPages payload; any mismatch is CorruptImage.
-Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload);
+Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload, std::vector<uint8_t> reuse = {});
 
 }  // namespace crest

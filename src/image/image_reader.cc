@@ -42,7 +42,7 @@ Result<ImageHeader> ImageReader::read_header() {
   return h;
 }
 
-Result<Section> ImageReader::next_section() {
+Result<Section> ImageReader::next_section(std::vector<uint8_t> reuse) {
   if (complete_) return Error::corrupt(format("%s: read past the trailer", name_.c_str()));
   uint64_t start = offset_;
   const uint64_t stream_checksum_before = XXH3_64bits_digest(stream_hash_);  // does not change the state
@@ -55,8 +55,8 @@ Result<Section> ImageReader::next_section() {
   if (h.length > kMaxSectionPayload)
     return Error::corrupt(format("%s: section at byte %llu claims %llu bytes, more than the 1 GiB limit", name_.c_str(),
                                  static_cast<unsigned long long>(start), static_cast<unsigned long long>(h.length)));
-  Section s{static_cast<SectionType>(h.type), h.owner, {}};
-  s.payload.resize(h.length);
+  Section s{static_cast<SectionType>(h.type), h.owner, std::move(reuse)};
+  s.payload.resize(h.length);  // only bytes beyond the reused size are zero-filled
   CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str(), false));
   if (XXH3_64bits(s.payload.data(), s.payload.size()) != h.payload_checksum)
     return Error::corrupt(format("%s: checksum mismatch in the %s section at byte %llu (%llu bytes): the image is corrupt",

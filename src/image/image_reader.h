@@ -31,7 +31,10 @@ class ImageReader {
   Result<ImageHeader> read_header();
   // The next section with its verified payload. The trailer is checked here too: after
   // it has been returned, `complete()` is true.
-  Result<Section> next_section();
+  Result<Section> next_section() { return next_section({}); }
+  // The same, with the payload read into `reuse` (its memory; the restore recycles its
+  // page buffers, where a fresh 4 MiB vector per section was zero-filled first).
+  Result<Section> next_section(std::vector<uint8_t> reuse);
   bool complete() const { return complete_; }
   const std::string& name() const { return name_; }
   // Continue reading from another descriptor holding the rest of the same stream.

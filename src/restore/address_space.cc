@@ -391,6 +391,11 @@ class SectionPrefetcher {
     thread_.join();
     reader_.set_cancel_fd(-1);
   }
+  // Gives back a payload the caller is done with, for a later section to be read into.
+  void recycle(std::vector<uint8_t>&& buf) {
+    std::lock_guard lock(mu_);
+    if (spare_.size() < kDepth + 2) spare_.push_back(std::move(buf));
+  }
   Result<Section> next() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !queue_.empty(); });
@@ -404,12 +409,13 @@ class SectionPrefetcher {
   static constexpr size_t kDepth = 3;
   void run() {
     for (;;) {
-      Result<Section> s = reader_.next_section();
+      Result<Section> s = reader_.next_section(take_spare());
       if (s && s->type == SectionType::MemoryPagesCompressed) {
         // Decompressed here, on the reading thread, while the caller fills memory.
-        auto raw = decompress_pages(s->payload);
+        auto raw = decompress_pages(s->payload, take_spare());
         if (raw) {
           s->type = SectionType::MemoryPages;
+          recycle(std::move(s->payload));
           s->payload = std::move(*raw);
         } else {
           s = raw.error();
@@ -424,7 +430,15 @@ class SectionPrefetcher {
       if (last) return;
     }
   }
+  std::vector<uint8_t> take_spare() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    std::vector<uint8_t> b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
   ImageReader& reader_;
+  std::vector<std::vector<uint8_t>> spare_;
   Fd stop_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -525,6 +539,7 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
     runs.clear();
     bytes += sec.payload.size();
     if (options.progress) options.progress(bytes);
+    prefetch.recycle(std::move(sec.payload));
   }
 }
 
