@@ -9,11 +9,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import shutil
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_unprivileged import Run, fail, reap_orphans  # noqa: E402
+from check_unprivileged import Run, end_scratch, fail, reap_orphans  # noqa: E402
 
 
 def tracer_of(pid):
@@ -64,10 +63,7 @@ def main():
             run.proc.kill()
             run.proc.wait()
         reap_orphans()
-        if ok:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print("scratch kept in %s" % root)
+        end_scratch(root, ok)
     return 0
 
 

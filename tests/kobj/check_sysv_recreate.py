@@ -10,7 +10,6 @@ Every object listed in ipc.ids, and the intruder, is removed by id at the end, e
 failure."""
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,19 +18,10 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_unprivileged import Run, fail, reap_orphans, syscall_of  # noqa: E402
+from check_unprivileged import (Run, check_same_output, checkpoint_kill, end_scratch, fail, plain_output,  # noqa: E402
+                                reap_orphans, syscall_of, sysv_objects as objects)
 
 IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
-
-
-def objects(kind):
-    out = {}
-    with open("/proc/sysvipc/%s" % kind) as f:
-        next(f)
-        for line in f:
-            cols = line.split()
-            out[int(cols[1])] = int(cols[0])
-    return out
 
 
 def main():
@@ -42,24 +32,13 @@ def main():
     listed, intruder, restored = [], None, []
     ok = False
     try:
-        ref = Run(root, "plain", prog)
-        ref.wait_point()
-        ref.proc.send_signal(signal.SIGUSR2)
-        if ref.proc.wait(timeout=20) != 0:
-            fail("plain run failed:\n" + ref.stdout().decode())
-        want = ref.stdout()
-
+        want = plain_output(root, prog)
         run = Run(root, "restart", prog)
         run.wait_point()
         with open(os.path.join(run.dir, "ipc.ids")) as f:
             listed = [(k, int(i), int(key)) for k, i, key in (l.split() for l in f)]
         img = os.path.join(root, "img")
-        r = subprocess.run([os.path.join(tools, "cr_checkpoint"), "--kill", "-f", img, str(run.proc.pid)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            fail("cr_checkpoint: %s" % r.stderr)
-        run.proc.wait(timeout=20)
-        reap_orphans()
+        checkpoint_kill(tools, run, img)
         for kind, ident, key in listed:
             if objects(kind).get(ident) != key:
                 fail("%s %d is gone after the checkpoint" % (kind, ident))
@@ -100,9 +79,7 @@ def main():
         os.kill(run.proc.pid, signal.SIGUSR2)
         if cr.wait(timeout=20) != 0:
             fail("cr_restart: exit %d: %s" % (cr.returncode, cr.stderr.read().decode()))
-        got = run.stdout()
-        if got != want:
-            fail("output differs from the plain run:\n--- plain\n%s--- restart\n%s" % (want.decode(), got.decode()))
+        check_same_output(want, run.stdout())
         print("PASS")
         ok = True
     finally:
@@ -115,10 +92,7 @@ def main():
         for kind, ident, key in listed:
             if objects(kind).get(ident) == key:
                 subprocess.call(["ipcrm", "-s" if kind == "sem" else "-q", str(ident)])
-        if ok:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print("scratch kept in %s" % root)
+        end_scratch(root, ok)
     return 0
 
 

@@ -97,6 +97,51 @@ class Run:
             return f.read()
 
 
+def sysv_objects(kind):
+    """{id: key} of the System V objects of a kind ("sem", "msg", "shm") now."""
+    with open("/proc/sysvipc/%s" % kind) as f:
+        next(f)
+        return {int(c[1]): int(c[0]) for c in (line.split() for line in f)}
+
+
+def plain_output(root, prog):
+    """The program's output when it runs straight through: what a restart must reproduce."""
+    ref = Run(root, "plain", prog)
+    try:
+        ref.wait_point()
+        ref.proc.send_signal(signal.SIGUSR2)
+        if ref.proc.wait(timeout=20) != 0:
+            fail("plain run failed:\n" + ref.stdout().decode())
+        return ref.stdout()
+    finally:
+        if ref.proc.poll() is None:
+            ref.proc.kill()
+            ref.proc.wait()
+
+
+def checkpoint_kill(tools, run, img):
+    """cr_checkpoint --kill of the run into img; then the killed run is waited for and reaped."""
+    r = subprocess.run([os.path.join(tools, "cr_checkpoint"), "--kill", "-f", img, str(run.proc.pid)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("cr_checkpoint as uid %d: exit %d: %s" % (os.getuid(), r.returncode, r.stderr))
+    run.proc.wait(timeout=20)
+    reap_orphans()
+
+
+def check_same_output(want, got):
+    if got != want:
+        fail("output differs from the plain run:\n--- plain\n%s--- restart\n%s" % (want.decode(), got.decode()))
+
+
+def end_scratch(root, ok):
+    """Removes the scratch directory after a pass; keeps it, and says where, after a failure."""
+    if ok:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print("scratch kept in %s" % root)
+
+
 def remove_listed_ipc(root):
     for dirpath, _, files in os.walk(root):
         if "ipc.ids" not in files:
@@ -104,10 +149,7 @@ def remove_listed_ipc(root):
         with open(os.path.join(dirpath, "ipc.ids")) as f:
             for line in f:
                 kind, ident, key = line.split()
-                with open("/proc/sysvipc/%s" % kind) as t:
-                    next(t)
-                    there = {int(c[1]): int(c[0]) for c in (l.split() for l in t)}
-                if there.get(int(ident)) == int(key):
+                if sysv_objects(kind).get(int(ident)) == int(key):
                     subprocess.call(["ipcrm", "-s" if kind == "sem" else "-q", ident])
                     print("removed leftover System V %s %s" % (kind, ident))
 
@@ -122,22 +164,11 @@ def main():
     ok = False
     cr = None
     try:
-        ref = Run(root, "plain", prog)
-        ref.wait_point()
-        ref.proc.send_signal(signal.SIGUSR2)
-        if ref.proc.wait(timeout=20) != 0:
-            fail("plain run failed:\n" + ref.stdout().decode())
-        want = ref.stdout()
-
+        want = plain_output(root, prog)
         run = Run(root, "restart", prog)
         run.wait_point()
         img = os.path.join(root, "img")
-        r = subprocess.run([os.path.join(tools, "cr_checkpoint"), "--kill", "-f", img, str(run.proc.pid)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            fail("cr_checkpoint as uid %d: exit %d: %s" % (os.getuid(), r.returncode, r.stderr))
-        run.proc.wait(timeout=20)
-        reap_orphans()
+        checkpoint_kill(tools, run, img)
         cr = subprocess.Popen([os.path.join(tools, "cr_restart"), "--no-restore-pid", img], cwd=run.dir,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + 20
@@ -152,9 +183,7 @@ def main():
         os.kill(kids[0], signal.SIGUSR2)
         if cr.wait(timeout=30) != 0:
             fail("cr_restart: exit %d: %s" % (cr.returncode, cr.stderr.read().decode()))
-        got = run.stdout()
-        if got != want:
-            fail("output differs from the plain run:\n--- plain\n%s--- restart\n%s" % (want.decode(), got.decode()))
+        check_same_output(want, run.stdout())
         print("PASS")
         ok = True
     finally:
@@ -163,17 +192,14 @@ def main():
                 os.kill(pid, signal.SIGKILL)
             cr.kill()
             cr.wait()
-        for r in (locals().get("ref"), locals().get("run")):
-            if r is not None and r.proc.poll() is None:
-                r.proc.kill()
-                r.proc.wait()
+        run = locals().get("run")
+        if run is not None and run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
         reap_orphans()
         if cleanup_ipc:
             remove_listed_ipc(root)
-        if ok:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print("scratch kept in %s" % root)
+        end_scratch(root, ok)
     return 0
 
 
