@@ -15,16 +15,11 @@
 
 #include "checkpoint/dump_context.h"
 #include "sys/io.h"
+#include "sys/sysv_sem.h"
 
 namespace crest {
 
 namespace {
-
-union SemArg {
-  int val;
-  struct semid_ds* buf;
-  unsigned short* array;
-};
 
 // Ids listed in /proc/sysvipc/{sem,msg} (second column), in the listed order.
 Result<std::vector<int>> list_ids(const char* path) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -85,6 +86,13 @@ HandleState* handle_claim(int fd) {
 }
 
 void handle_release(HandleState* h) {
+  if (h->server > 0) {
+    int saved = errno, status;
+    while (waitpid(h->server, &status, h->finished ? 0 : WNOHANG) < 0 && errno == EINTR) {
+    }
+    errno = saved;
+    h->server = 0;
+  }
   free(h->log);
   h->log = nullptr;
   h->log_len = 0;
@@ -160,52 +168,36 @@ bool find_tool(const char* env, const char* name, char* out, unsigned long size)
   return access(out, X_OK) == 0;
 }
 
-int handle_reap(unsigned long* handle, int* leader, pid_t* server) {
-  *leader = 0;
-  *server = 0;
-  if (!handle) {
-    errno = EINVAL;
-    return -1;
-  }
+int handle_reap(unsigned long* handle) {
+  if (!handle) return fail(EINVAL);
   long value = static_cast<long>(*handle);
   if (value < 0 || value > INT_MAX) {
     *handle = static_cast<unsigned long>(-1);
-    errno = EBADF;
-    return -1;
+    return fail(EBADF);
   }
   int fd = static_cast<int>(value);
   HandleState* h = handle_find(fd);
   if (!h) {
     if (fcntl(fd, F_GETFD) < 0) {
       *handle = static_cast<unsigned long>(-1);
-      errno = EBADF;
-      return -1;
+      return fail(EBADF);
     }
-    errno = ENOTTY;  // an open descriptor that is no request: left alone
-    return -1;
+    return fail(ENOTTY);  // an open descriptor that is no request: left alone
   }
   handle_pump(h);
   if (!h->finished) {
     if (fcntl(fd, F_GETFD) < 0) {  // closed behind our back
       handle_release(h);
       *handle = static_cast<unsigned long>(-1);
-      errno = EBADF;
-      return -1;
+      return fail(EBADF);
     }
-    errno = EAGAIN;
-    return -1;
+    return fail(EAGAIN);
   }
-  int err = h->err;
-  *leader = h->leader;
-  *server = h->server;
+  int err = h->err, leader = h->leader;
   handle_release(h);
   close(fd);
   *handle = static_cast<unsigned long>(-1);
-  if (err != 0) {
-    errno = err;
-    return -1;
-  }
-  return 0;
+  return err != 0 ? fail(err) : leader;
 }
 
 int handle_poll(unsigned long* handle, struct timeval* timeout, char** msg_p, int (*reap)(unsigned long*),

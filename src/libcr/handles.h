@@ -7,6 +7,7 @@
 // the slots' descriptor fields are the only thing the handler reads.
 #pragma once
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -31,8 +32,17 @@ HandleState* handle_claim(int fd);
 // The slot of fd, or null when fd is not one of this process's handles.
 HandleState* handle_find(int fd);
 
-// Frees the slot (and its log); the descriptor is the caller's to close.
+// Frees the slot (and its log) and reaps a restart's serving cr_restart, errno left as it
+// was (the application may have reaped it already): waiting for it when it has answered
+// (it exits right after), only if it has exited already when the handle was dropped
+// unfinished (it may still be restoring). The descriptor is the caller's to close.
 void handle_release(HandleState* h);
+
+// errno = err; returns -1: the failure return of the request API.
+inline int fail(int err) {
+  errno = err;
+  return -1;
+}
 
 // Reads what the server has written so far without blocking: fills finished, err and log
 // once the kFinished message is there, or marks the request finished with EIO when the
@@ -62,10 +72,9 @@ inline constexpr int kServerDataFd = 4;
 [[noreturn]] void exec_server(const char* path, char* const* argv, int handle_w, int data, bool keep_others);
 
 // The shared part of cr_reap_checkpoint / cr_reap_restart: EBADF / ENOTTY / EAGAIN as
-// BLCR's reap, else releases the handle (closing it, *handle = -1) and returns 0 or -1 with
-// the request's errno; *leader and *server get a restart's leader pid and serving
-// cr_restart (0 for a checkpoint), for the caller to reap.
-int handle_reap(unsigned long* handle, int* leader, pid_t* server);
+// BLCR's reap, else releases the handle (closing it, *handle = -1) and returns -1 with the
+// request's errno, or a restart's leader pid (0 for a checkpoint).
+int handle_reap(unsigned long* handle);
 
 // cr_poll_checkpoint_msg / cr_poll_restart_msg (their ERR_PRE/POST/LOG values are equal):
 // wait, copy the log, reap with `reap`; returns 0 (not done), < 0 an error constant, or

@@ -87,11 +87,6 @@ bool valid_dest(int fd) {
   }
 }
 
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-
 }  // namespace
 }  // namespace crest::libcr
 
@@ -313,11 +308,7 @@ int cr_log_checkpoint(cr_checkpoint_handle_t* handle, unsigned int len, char* ms
   return static_cast<int>(h->log_len + 1);
 }
 
-int cr_reap_checkpoint(cr_checkpoint_handle_t* handle) {
-  int leader;
-  pid_t server;
-  return handle_reap(handle, &leader, &server);
-}
+int cr_reap_checkpoint(cr_checkpoint_handle_t* handle) { return handle_reap(handle); }
 
 int cr_poll_checkpoint_msg(cr_checkpoint_handle_t* handle, struct timeval* timeout, char** msg_p) {
   return handle_poll(handle, timeout, msg_p, cr_reap_checkpoint, 1);

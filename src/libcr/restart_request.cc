@@ -29,11 +29,6 @@ using libcr_proto::HandleMsg;
 
 constexpr int kMaxArgs = 16 + 2 * CR_MAX_RSTRT_RELOC;
 
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-
 // "--relocate=OLD=NEW" with cr_restart's escapes (\= and \\) in both paths. Returns the
 // malloc'ed argument, or null.
 char* relocate_arg(const char* from, const char* to) {
@@ -52,14 +47,6 @@ char* relocate_arg(const char* from, const char* to) {
   }
   *p = '\0';
   return out;
-}
-
-// Reaps the serving cr_restart (our child) once its answer is in.
-void reap_server(pid_t server) {
-  if (server <= 0) return;
-  int status;
-  while (waitpid(server, &status, 0) < 0 && errno == EINTR) {
-  }
 }
 
 }  // namespace
@@ -151,7 +138,7 @@ int cr_request_restart(cr_restart_args_t* args, cr_restart_handle_t* handle) {
   else
     err = msg.err;
   if (err != 0) {
-    reap_server(state->server);
+    handle_finish(state, err);  // it answered: it exits now, and the release waits for it
     handle_release(state);
     close(p[0]);
     return fail(err);
@@ -168,13 +155,7 @@ int cr_log_restart(cr_restart_handle_t* handle, unsigned int len, char* msg) {
   return cr_log_checkpoint(handle, len, msg);
 }
 
-int cr_reap_restart(cr_restart_handle_t* handle) {
-  int leader;
-  pid_t server;
-  int rc = handle_reap(handle, &leader, &server);
-  reap_server(server);
-  return rc < 0 ? rc : leader;
-}
+int cr_reap_restart(cr_restart_handle_t* handle) { return handle_reap(handle); }
 
 int cr_poll_restart_msg(cr_restart_handle_t* handle, struct timeval* timeout, char** msg_p) {
   return handle_poll(handle, timeout, msg_p, cr_reap_restart, 0);

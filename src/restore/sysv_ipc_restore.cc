@@ -33,16 +33,11 @@
 
 #include "restore/restore_context.h"
 #include "sys/io.h"
+#include "sys/sysv_sem.h"
 
 namespace crest {
 
 namespace {
-
-union SemArg {
-  int val;
-  struct semid_ds* buf;
-  unsigned short* array;
-};
 
 Result<void> set_next_id(const char* file, int id, const char* what, int key) {
   Fd f(::open(file, O_WRONLY | O_CLOEXEC));

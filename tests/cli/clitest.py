@@ -184,6 +184,15 @@ def fd_targets(pid):
     return out
 
 
+def read_text(path):
+    """The file's text, or "" while it does not exist (yet) or cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def wait_for(pred, timeout, step=0.02):
     """Poll pred() until it returns something truthy; return that, or None on timeout."""
     deadline = time.monotonic() + timeout

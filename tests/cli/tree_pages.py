@@ -68,19 +68,11 @@ def check_image(t, path, pids, label):
           f"{[owner for typ, owner in secs if typ in PAGE_TYPES]}")
 
 
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def body(t):
     t.require_root("cr_restart restores the original pids, which needs CAP_CHECKPOINT_RESTORE")
     d = t.mkdir("state")
     s = t.spawn([sys.executable, "-c", SUBJECT, d], name="tree")
-    t.require(clitest.wait_for(lambda: read(os.path.join(d, "digest.parent")) and read(os.path.join(d, "digest.child")), 60),
+    t.require(clitest.wait_for(lambda: clitest.read_text(os.path.join(d, "digest.parent")) and clitest.read_text(os.path.join(d, "digest.child")), 60),
               "the subject did not write both digests")
     kids = [st.pid for st in clitest.children_of(s.pid)]
     t.require(len(kids) == 1, f"expected one child of {s.pid}, found {kids}")
@@ -111,8 +103,8 @@ def body(t):
         os.kill(pid, signal.SIGUSR1)
     for role in ("parent", "child"):
         v = os.path.join(d, "verdict." + role)
-        t.check(clitest.wait_for(lambda: read(v), 15), f"restored {role} gave no verdict")
-        t.check(read(v) == "ok\n", f"restored {role}: its memory differs after the restart: {read(v)!r}")
+        t.check(clitest.wait_for(lambda: clitest.read_text(v), 15), f"restored {role} gave no verdict")
+        t.check(clitest.read_text(v) == "ok\n", f"restored {role}: its memory differs after the restart: {clitest.read_text(v)!r}")
     os.kill(pids[1], signal.SIGKILL)
     t.kill_restored(rp, parent.pid, "restored tree")
 

@@ -41,14 +41,6 @@ while True:
 """
 
 
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def body(t):
     t.require_root("cr_restart restores the original pid, which needs CAP_CHECKPOINT_RESTORE")
     d = t.mkdir("state")
@@ -63,8 +55,8 @@ def body(t):
     st = t.require_restored(rp, "python3", "restart", pid=s.pid)
     os.kill(st.pid, signal.SIGUSR1)
     v = os.path.join(d, "verdict")
-    t.check(clitest.wait_for(lambda: read(v), 15), "the restored process gave no verdict")
-    t.check(read(v) == "ok\n", f"PROT_NONE / read-only pages differ after the restart: {read(v)!r}")
+    t.check(clitest.wait_for(lambda: clitest.read_text(v), 15), "the restored process gave no verdict")
+    t.check(clitest.read_text(v) == "ok\n", f"PROT_NONE / read-only pages differ after the restart: {clitest.read_text(v)!r}")
     t.kill_restored(rp, st.pid, "restored")
 
 

@@ -9,6 +9,7 @@
  * Also checks the argument errors (bad version: EINVAL, bad fd: EBADF) and that a corrupt
  * image is accepted as a request and then fails at the poll with ERR_POST and a log. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libcr.h>
 #include <stdio.h>
@@ -67,26 +68,36 @@ int main(int argc, char **argv) {
   errno = 0;
   CHECK(cr_request_restart(&args, &h) == -1 && errno == EBADF, "bad fd: errno %d", errno);
 
-  /* A corrupt image: accepted, then ERR_POST at the poll, with a message in the log. */
-  char garbage_path[] = "/tmp/crest-restart-api-XXXXXX";
-  int g = mkstemp(garbage_path);
-  CHECK(g >= 0 && write(g, "not an image at all, not at all...", 34) == 34, "garbage file");
-  lseek(g, 0, SEEK_SET);
-  unlink(garbage_path);
-  cr_initialize_restart_args_t(&args);
-  args.cr_fd = g;
-  int rc = cr_request_restart(&args, &h);
-  CHECK(rc == 0, "request on a corrupt image: rc %d errno %d (the image is read later)", rc, errno);
-  if (rc == 0) {
-    char *msg = NULL;
-    int polled;
-    do polled = cr_poll_restart_msg(&h, NULL, &msg);
-    while (polled == CR_POLL_RSTRT_ERR_PRE && errno == EINTR);
-    CHECK(polled == CR_POLL_RSTRT_ERR_POST && errno != 0, "corrupt image poll: %d errno %d", polled, errno);
-    CHECK(msg != NULL && strlen(msg) > 0, "corrupt image: no log message");
-    free(msg);
+  /* A corrupt image: accepted, then ERR_POST at the poll, with a message in the log. The
+     second time with SIGCHLD ignored, so that the kernel reaps cr_restart itself: the
+     request's errno must survive libcr's own reap of it (ECHILD there). */
+  int corrupt_errno = 0;
+  for (int ignore_chld = 0; ignore_chld <= 1; ++ignore_chld) {
+    signal(SIGCHLD, ignore_chld ? SIG_IGN : SIG_DFL);
+    char garbage_path[] = "/tmp/crest-restart-api-XXXXXX";
+    int g = mkstemp(garbage_path);
+    CHECK(g >= 0 && write(g, "not an image at all, not at all...", 34) == 34, "garbage file");
+    lseek(g, 0, SEEK_SET);
+    unlink(garbage_path);
+    cr_initialize_restart_args_t(&args);
+    args.cr_fd = g;
+    int rc = cr_request_restart(&args, &h);
+    CHECK(rc == 0, "request on a corrupt image: rc %d errno %d (the image is read later)", rc, errno);
+    if (rc == 0) {
+      char *msg = NULL;
+      int polled;
+      do polled = cr_poll_restart_msg(&h, NULL, &msg);
+      while (polled == CR_POLL_RSTRT_ERR_PRE && errno == EINTR);
+      CHECK(polled == CR_POLL_RSTRT_ERR_POST && errno != 0 && errno != ECHILD, "corrupt image poll (SIGCHLD %s): %d errno %d",
+            ignore_chld ? "ignored" : "default", polled, errno);
+      if (!ignore_chld) corrupt_errno = errno;
+      else CHECK(errno == corrupt_errno, "SIGCHLD ignored: errno %d, %d with SIGCHLD default", errno, corrupt_errno);
+      CHECK(msg != NULL && strlen(msg) > 0, "corrupt image: no log message");
+      free(msg);
+    }
+    close(g);
   }
-  close(g);
+  signal(SIGCHLD, SIG_DFL);
 
   /* The real restart. */
   int fd = open(argv[1], O_RDONLY);
@@ -102,7 +113,7 @@ int main(int argc, char **argv) {
     table->path[0].newpath = argv[5];
     args.cr_relocate = table;
   }
-  rc = cr_request_restart(&args, &h);
+  int rc = cr_request_restart(&args, &h);
   CHECK(rc == 0, "cr_request_restart: %s", cr_strerror(errno));
   if (rc != 0) return 1;
   struct timeval zero = {0, 0};
