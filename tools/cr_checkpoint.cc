@@ -413,11 +413,13 @@ Result<CheckpointStats> checkpoint_into_dir(CheckpointOptions& copt, const std::
   auto stats = checkpoint_process(copt);
   write_end.reset();  // EOF for the splitter, whatever the engine wrote
   splitter.join();
+  // A failed split is the cause when both failed: it closed the pipe, and the engine's
+  // write then failed with EPIPE (a full disk must say ENOSPC, exit 28).
+  if (!*split) return split->error().context(format("writing the images in %s", dir.c_str()));
   if (!stats) {
-    if (*split) discard_split(dir, **split);
+    discard_split(dir, **split);
     return stats.error();
   }
-  if (!*split) return split->error().context(format("writing the images in %s", dir.c_str()));
   CR_TRY(commit_split(dir, **split, mode == Mode::NoClobber, mode == Mode::Backup));
   if (sync) {
     Fd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -325,7 +325,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   for (size_t i = 0; i < dumps.size(); ++i) {
     ProcessDump& d = dumps[i];
     const pid_t pid = d.proc.pid;
-    DumpContext ctx{pid, tree.processes()[i].leader(), writer, opt.progress, opt.cancelled};
+    DumpContext ctx{pid, writer};
     CR_TRY(writer.write_record(SectionType::Process, pid, d.proc));
     for (const ThreadRecord& t : d.threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
     CR_TRY(writer.write_record(SectionType::Signals, pid, d.signals));

@@ -169,7 +169,7 @@ Result<void> Cooperation::add_members(const std::vector<pid_t>& pids, const Chec
     if (st == 'Z' || st == 'X' || st == '?') continue;  // zombies are saved as they are
     if (::kill(pid, 0) != 0 && errno == EPERM)
       return Error::os(format("process %d cannot be checkpointed by this user", pid), EPERM);
-    if (!CR_TRY(trace_check(pid, opt.trace_policy, &tracers))) {
+    if (!CR_TRY(trace_check(pid, opt.trace_policy, tracers))) {
       skipped_.insert(pid);
       continue;
     }

@@ -20,12 +20,7 @@ namespace crest {
 
 struct DumpContext {
   pid_t pid;
-  Tracee& tracee;
   ImageWriter& writer;
-  std::function<void(uint64_t)> progress;
-  std::function<bool()> cancelled;
-  Compression compression = {};
-  uint64_t pages_written = 0;
 };
 
 // memory_dump.cc
@@ -39,7 +34,6 @@ struct SaveContents {
 Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps, const SaveContents& save = {});
 // object_id -> offset ranges of shared memory objects already saved
 using SharedObjectsSaved = std::map<uint64_t, std::vector<std::pair<uint64_t, uint64_t>>>;
-Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved);
 
 // fd_dump.cc: the table, and FileData sections for deleted files (written by write_fd_data).
 // skip_unsupported: kinds crest cannot restore are kept as Skipped (with a warning)

@@ -74,14 +74,6 @@ pid_t tracer_of(pid_t pid) {
   return st ? static_cast<pid_t>(std::strtol(st->get("TracerPid").c_str(), nullptr, 10)) : 0;
 }
 
-// Processes that pid traces.
-std::vector<pid_t> tracees_of(pid_t pid) {
-  std::vector<pid_t> out;
-  for (pid_t p : list_all_pids())
-    if (p != pid && tracer_of(p) == pid) out.push_back(p);
-  return out;
-}
-
 }  // namespace
 
 const char* scope_name(Scope s) {
@@ -110,14 +102,9 @@ std::map<pid_t, pid_t> all_tracers() {
   return out;
 }
 
-Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pid_t>* tracers) {
-  pid_t tracer = 0;
-  if (tracers) {
-    auto it = tracers->find(pid);
-    tracer = it == tracers->end() ? 0 : it->second;
-  } else {
-    tracer = tracer_of(pid);
-  }
+Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pid_t>& tracers) {
+  auto it = tracers.find(pid);
+  const pid_t tracer = it == tracers.end() ? 0 : it->second;
   if (tracer != 0 && tracer != getpid()) {
     if (policy.traced == PtracedPolicy::Skip) return false;
     return Error(ErrorKind::Unsupported, kErrPtraced, format("process %d is being traced by process %d%s", pid, tracer,
@@ -126,12 +113,8 @@ Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pi
                                 : " (--ptraced-skip leaves it out of the checkpoint)"));
   }
   std::vector<pid_t> tracees;
-  if (tracers) {
-    for (auto& [tracee, t] : *tracers)
-      if (t == pid && tracee != pid) tracees.push_back(tracee);
-  } else {
-    tracees = tracees_of(pid);
-  }
+  for (auto& [tracee, t] : tracers)
+    if (t == pid && tracee != pid) tracees.push_back(tracee);
   if (!tracees.empty()) {
     if (policy.tracer == PtracerPolicy::Skip) return false;
     return Error(ErrorKind::Unsupported, kErrPtracer,
@@ -167,7 +150,7 @@ Result<FrozenTree> FrozenTree::freeze(const FreezeSpec& spec) {
       seen[p.pid] = p;
       if (spec.admit) CR_TRY(spec.admit(p.pid));
       if (p.state == 'Z') continue;  // a zombie: saved with its exit status
-      if (!CR_TRY(trace_check(p.pid, spec.policy, &tracers))) {
+      if (!CR_TRY(trace_check(p.pid, spec.policy, tracers))) {
         skipped.insert(p.pid);
         continue;
       }

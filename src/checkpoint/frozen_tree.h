@@ -52,9 +52,9 @@ struct FreezeSpec {
 // The members of a scope as it is now (cr_checkpoint itself left out), zombies included.
 std::vector<pid_t> scope_members(Scope scope, pid_t id);
 // Whether a process can be frozen under the ptrace policy: false = leave it out (skip),
-// an error (exit 56/57) otherwise. `tracers` (from all_tracers(), for checking many
-// processes at once): tracee -> tracer of every traced process; nullptr: read /proc.
-Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pid_t>* tracers = nullptr);
+// an error (exit 56/57) otherwise. `tracers` is all_tracers()'s map, read once for many
+// processes: tracee -> tracer of every traced process.
+Result<bool> trace_check(pid_t pid, TracePolicy policy, const std::map<pid_t, pid_t>& tracers);
 std::map<pid_t, pid_t> all_tracers();
 const char* scope_name(Scope s);
 

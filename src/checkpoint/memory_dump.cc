@@ -275,7 +275,6 @@ struct ReaderShared {
   std::function<bool()> cancelled;
   std::function<bool()> abandoned;                 // another reader failed: stop quietly
   std::function<void(size_t)> queued;              // a section of this many bytes was submitted
-  std::function<void(uint64_t)> progress_partial;  // bytes of the section being filled
 };
 
 // A run of pages waiting in a buffer for its bytes: its header and pages go at `slot`.
@@ -359,7 +358,6 @@ Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Trace
       shared.queued(used);
     }
     buf = nullptr;
-    if (shared.progress_partial) shared.progress_partial(0);
     return {};
   };
   for (size_t i = 0; i < map.vmas.size(); ++i) {
@@ -413,7 +411,7 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
   const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * sysconf(_SC_PAGESIZE);
   // Each reader fills one buffer while the writers hold one each and a few wait queued:
   // one reader, 4 x 4 MiB; three, 8 x 4 MiB.
-  PagePipeline pipeline(writer, static_cast<uint32_t>(processes[0].pid), 2 * readers + 2, capacity, options.compression);
+  PagePipeline pipeline(writer, 2 * readers + 2, capacity, options.compression);
 
   SharedObjectsSaved saved;
   SharedClaims claims(saved);
@@ -431,8 +429,7 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
                           std::lock_guard lock(mu);
                           queued_total += bytes;
                           if (options.progress) options.progress(queued_total);
-                        },
-                        nullptr};
+                        }};
     for (;;) {
       size_t i;
       {
@@ -461,20 +458,6 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
   if (first_error) return *first_error;
   CR_TRY(pipeline.finish());
   return pages.load();
-}
-
-Result<void> write_memory_pages(DumpContext& ctx, const MemoryMapRecord& map, SharedObjectsSaved& saved) {
-  const size_t capacity = sizeof(PageRunHeader) + kMaxRunPages * sysconf(_SC_PAGESIZE);
-  PagePipeline pipeline(ctx.writer, ctx.pid, 4, capacity, ctx.compression);
-  SharedClaims claims(saved);
-  uint64_t queued = 0;
-  ReaderShared shared{pipeline, claims, ctx.cancelled, [] { return false; },
-                      [&](size_t bytes) { queued += bytes; },
-                      [&](uint64_t partial) {
-                        if (ctx.progress) ctx.progress(queued + partial);
-                      }};
-  ctx.pages_written += CR_TRY(read_process_pages(shared, ctx.pid, ctx.tracee, map));
-  return pipeline.finish();
 }
 
 }  // namespace crest

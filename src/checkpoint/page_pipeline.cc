@@ -2,8 +2,8 @@
 
 namespace crest {
 
-PagePipeline::PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size, Compression compression)
-    : writer_(writer), owner_(owner), compression_(compression), storage_(buffers) {
+PagePipeline::PagePipeline(ImageWriter& writer, size_t buffers, size_t buffer_size, Compression compression)
+    : writer_(writer), compression_(compression), storage_(buffers) {
   for (auto& b : storage_) {
     b.bytes.reset(new uint8_t[buffer_size]);  // default-initialized: not zeroed
     free_.push_back(&b);

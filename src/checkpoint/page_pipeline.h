@@ -37,7 +37,7 @@ class PagePipeline {
  public:
   // With a codec, the writer thread also compresses each section (the checksum passed to
   // submit() is then ignored: the compressed payload gets its own).
-  PagePipeline(ImageWriter& writer, uint32_t owner, size_t buffers, size_t buffer_size, Compression compression = {});
+  PagePipeline(ImageWriter& writer, size_t buffers, size_t buffer_size, Compression compression = {});
   ~PagePipeline();
   PagePipeline(const PagePipeline&) = delete;
   PagePipeline& operator=(const PagePipeline&) = delete;
@@ -46,9 +46,8 @@ class PagePipeline {
   bool compressing() const { return compression_.codec != Codec::None; }
   // A free buffer of buffer_size bytes; fails once the writer has failed.
   Result<PageBuffer*> acquire();
-  // Queues buf[0, size) as one MemoryPages section with the given payload checksum.
-  void submit(PageBuffer* buf, size_t size, uint64_t checksum) { submit(buf, size, checksum, owner_); }
-  // The same for a section of another process than the pipeline's owner.
+  // Queues buf[0, size) as one MemoryPages section of process `owner` with the given
+  // payload checksum.
   void submit(PageBuffer* buf, size_t size, uint64_t checksum, uint32_t owner);
   // Gives back a buffer that turned out to hold nothing to write.
   void release(PageBuffer* buf);
@@ -65,7 +64,6 @@ class PagePipeline {
   void run();
 
   ImageWriter& writer_;
-  uint32_t owner_;
   Compression compression_;
   std::vector<PageBuffer> storage_;
   std::mutex mu_;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Checkpointing an 8 MiB process onto a 1 MiB tmpfs fails with exit 28
-(ENOSPC) and a message; no image or temporary file is left on the full file
+"""Checkpointing an 8 MiB process onto a 1 MiB tmpfs (-f, --backup -f, and -d: one
+image per process) fails with exit 28 (ENOSPC) and a message; no image or temporary file is left on the full file
 system; the target keeps running."""
 import os
 import sys
@@ -16,7 +16,8 @@ def body(t):
     t.mount_tmpfs(full, "1m")
     s = t.big_mem(8)
     for args in (["-f", os.path.join(full, "ctx")],
-                 ["--backup", "-f", os.path.join(full, "ctx")]):
+                 ["--backup", "-f", os.path.join(full, "ctx")],
+                 ["-d", full]):
         label = "cr_checkpoint " + " ".join(args)
         t.section(label)
         r = t.run([t.cr_checkpoint, *args, s.pid], timeout=60)
