@@ -68,10 +68,7 @@ Result<FdInfo> read_fdinfo(pid_t pid, int fd, FdRecord& rec) {
 // timerfd_gettime() on a duplicate folds them into the pending expirations and re-arms
 // the timer (as the program's own next read would), so fdinfo then shows both right.
 Result<void> settle_timerfd(pid_t pid, int fd) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return Error::os(format("pidfd_open(%d)", pid));
-  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!dup.valid()) return Error::os("pidfd_getfd");
+  Fd dup = CR_TRY(dup_target_fd(pid, fd));
   itimerspec cur{};
   if (timerfd_gettime(dup.get(), &cur) != 0) return Error::os("timerfd_gettime");
   return {};

@@ -156,11 +156,9 @@ std::optional<std::string> path_by_search(pid_t pid, const WatchLine& w) {
 
 // Bytes of events queued on the instance (FIONREAD on a duplicate: nothing is consumed).
 int queued_bytes(pid_t pid, int fd) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return 0;
-  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  auto dup = dup_target_fd(pid, fd);
   int n = 0;
-  if (!dup.valid() || ioctl(dup.get(), FIONREAD, &n) != 0) return 0;
+  if (!dup || ioctl(dup->get(), FIONREAD, &n) != 0) return 0;
   return n;
 }
 

@@ -15,6 +15,7 @@
 
 #include "base/fd.h"
 #include "checkpoint/dump_context.h"
+#include "sys/io.h"
 
 namespace crest {
 
@@ -70,10 +71,7 @@ Result<std::map<uint64_t, UnixSocketInfo>> read_unix_sockets() {
 }
 
 Result<std::vector<QueuedMessage>> peek_socket_queue(pid_t pid, int fd, int type) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.valid()) return Error::os(format("pidfd_open(%d)", pid));
-  Fd sock(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!sock.valid()) return Error::os(format("pidfd_getfd of fd %d", fd));
+  Fd sock = CR_TRY(dup_target_fd(pid, fd));
   std::vector<QueuedMessage> messages;
   std::vector<uint8_t> buf(1 << 20);
   if (type == SOCK_STREAM) {

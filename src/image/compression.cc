@@ -34,27 +34,6 @@ Result<Compression> parse_compression(const std::string& spec) {
   return Error::invalid(format("--compress '%s': expected lz4, zstd or zstd:LEVEL (1-%d)", spec.c_str(), ZSTD_maxCLevel()));
 }
 
-Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out) {
-  size_t bound = c.codec == Codec::Zstd ? ZSTD_compressBound(size) : static_cast<size_t>(LZ4_compressBound(static_cast<int>(size)));
-  out.resize(kHead + bound);
-  memset(out.data(), 0, kHead);
-  out[0] = static_cast<uint8_t>(c.codec);
-  uint64_t raw_size = size;
-  memcpy(out.data() + 8, &raw_size, 8);
-  size_t n;
-  if (c.codec == Codec::Zstd) {
-    n = ZSTD_compress(out.data() + kHead, bound, raw, size, c.level);
-    if (ZSTD_isError(n)) return Error::os(format("zstd: %s", ZSTD_getErrorName(n)), EIO);
-  } else {
-    int r = LZ4_compress_default(reinterpret_cast<const char*>(raw), reinterpret_cast<char*>(out.data() + kHead),
-                                 static_cast<int>(size), static_cast<int>(bound));
-    if (r <= 0) return Error::os("lz4 compression failed", EIO);
-    n = static_cast<size_t>(r);
-  }
-  out.resize(kHead + n);
-  return {};
-}
-
 PageCompressor::PageCompressor(const Compression& c) : c_(c) {
   if (c_.codec == Codec::Zstd) {
     ZSTD_CCtx* z = ZSTD_createCCtx();
@@ -88,6 +67,13 @@ Result<std::pair<const uint8_t*, size_t>> PageCompressor::compress(const uint8_t
     n = static_cast<size_t>(r);
   }
   return std::pair<const uint8_t*, size_t>{out, kHead + n};
+}
+
+Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out) {
+  PageCompressor one(c);
+  auto [data, n] = CR_TRY(one.compress(raw, size));
+  out.assign(data, data + n);
+  return {};
 }
 
 Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload, std::vector<uint8_t> reuse) {

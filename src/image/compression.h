@@ -26,8 +26,8 @@ Result<Compression> parse_compression(const std::string& spec);
 Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t size, std::vector<uint8_t>& out);
 
 // The same, for one thread compressing many sections: keeps its zstd context (tables,
-// window) and its output buffer from one section to the next, instead of allocating and
-// zero-filling them for every section as compress_pages does.
+// window) and its output buffer from one section to the next (compress_pages makes one
+// for a single section).
 class PageCompressor {
  public:
   explicit PageCompressor(const Compression& c);

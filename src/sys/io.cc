@@ -1,6 +1,7 @@
 #include "sys/io.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -76,6 +77,14 @@ Result<std::string> read_text_file(const std::string& path) {
     len += static_cast<size_t>(n);
   }
   return std::string(buf, len);
+}
+
+Result<Fd> dup_target_fd(pid_t pid, int fd) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return Error::os(format("pidfd_open(%d)", pid));
+  Fd dup(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!dup.valid()) return Error::os(format("pidfd_getfd of fd %d of process %d", fd, pid));
+  return dup;
 }
 
 Result<std::string> read_link(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "base/fd.h"
 #include "base/result.h"
 
 namespace crest {
@@ -16,5 +17,8 @@ Result<void> write_all(int fd, const void* data, size_t size);
 Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel = -1);
 Result<std::string> read_text_file(const std::string& path);
 Result<std::string> read_link(const std::string& path);
+// A duplicate of another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): the
+// same open file description, for queries that consume nothing.
+Result<Fd> dup_target_fd(pid_t pid, int fd);
 
 }  // namespace crest
