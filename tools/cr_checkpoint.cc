@@ -535,11 +535,7 @@ int serve(const Options& o) {
   }
   using namespace libcr_proto;
   bool accepted = false;
-  auto send = [&](HandleMsgType type, int err, const std::string& text) {
-    HandleMsg m{kMagic, type, err, static_cast<uint32_t>(text.size())};
-    (void)write_all(o.handle_fd, &m, sizeof m);
-    if (!text.empty()) (void)write_all(o.handle_fd, text.data(), text.size());
-  };
+  auto send = [&](HandleMsgType type, int err, const std::string& text) { send_handle(o.handle_fd, type, err, text); };
   start_time_limit(o.timeout);
   CheckpointLog log;
   CheckpointOptions copt = engine_options(o, &log);
@@ -584,12 +580,8 @@ int main(int argc, char** argv) {
   if (g_serving) {
     if (o.handle_fd < 0) return early >= 0 ? early : kExitUsage;
     if (early >= 0) {
-      using namespace libcr_proto;
       signal(SIGPIPE, SIG_IGN);
-      HandleMsg m{kMagic, kAccepted, EINVAL, 0};
-      (void)write_all(o.handle_fd, &m, sizeof m);
-      m.type = kFinished;
-      (void)write_all(o.handle_fd, &m, sizeof m);
+      refuse_request(o.handle_fd);
       return early;
     }
     return serve(o);

@@ -426,18 +426,6 @@ RestoreOptions restore_options(const Options& o, int in, const std::string& name
   return ropt;
 }
 
-void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader) {
-  using namespace libcr_proto;
-  HandleMsg m{};
-  m.magic = kMagic;
-  m.type = type;
-  m.err = err;
-  m.log_len = static_cast<uint32_t>(log.size());
-  m.leader = leader;
-  (void)write_all(fd, &m, sizeof m);
-  if (!log.empty()) (void)write_all(fd, log.data(), log.size());
-}
-
 // Serving libcr's cr_request_restart(): the restored top-level processes become the
 // caller's children (we are its child), the answer goes to the handle (kAccepted, then
 // kFinished with the leader's pid), nothing to stderr, and we exit once they run.
@@ -490,8 +478,7 @@ int main(int argc, char** argv) {
   if (o.handle_fd >= 0) {
     if (early < 0) return serve_restart(o);
     signal(SIGPIPE, SIG_IGN);
-    send_handle(o.handle_fd, libcr_proto::kAccepted, EINVAL, "", 0);
-    send_handle(o.handle_fd, libcr_proto::kFinished, EINVAL, "", 0);
+    refuse_request(o.handle_fd);
     return early;
   }
   if (early >= 0) return early;

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "libcr/protocol.h"
+#include "sys/io.h"
+
 namespace crest {
 
 int exit_code_for(const Error& e) {
@@ -108,6 +111,23 @@ Result<std::pair<std::string, std::string>> parse_relocation(const std::string& 
   while (from.size() > 1 && from.back() == '/') from.pop_back();
   while (to.size() > 1 && to.back() == '/') to.pop_back();
   return std::make_pair(from, to);
+}
+
+void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader) {
+  using namespace libcr_proto;
+  HandleMsg m{};
+  m.magic = kMagic;
+  m.type = type;
+  m.err = err;
+  m.log_len = static_cast<uint32_t>(log.size());
+  m.leader = leader;
+  (void)write_all(fd, &m, sizeof m);
+  if (!log.empty()) (void)write_all(fd, log.data(), log.size());
+}
+
+void refuse_request(int fd) {
+  send_handle(fd, libcr_proto::kAccepted, EINVAL, "");
+  send_handle(fd, libcr_proto::kFinished, EINVAL, "");
 }
 
 }  // namespace crest

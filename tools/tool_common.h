@@ -67,4 +67,12 @@ void print_warnings(const char* tool, const std::vector<std::string>& lines, Kms
 // "OLD=NEW", with \= and \\ escapes.
 Result<std::pair<std::string, std::string>> parse_relocation(const std::string& arg);
 
+// Serving a libcr request (--libcr-handle-fd / --libcr-restart-handle-fd): one HandleMsg
+// (src/libcr/protocol.h) of `type` with its log text on the request's handle; write errors
+// are ignored (the requester may have closed its handle).
+void send_handle(int fd, uint32_t type, int err, const std::string& log, int32_t leader = 0);
+// The answer to a request whose server command line is invalid: accepted with EINVAL,
+// then finished with EINVAL.
+void refuse_request(int fd);
+
 }  // namespace crest

@@ -244,12 +244,11 @@ void on_hold_signal(int round) {
   hold_barrier(nullptr, round, value);
 }
 
-// The handling thread at the barrier: everyone arrived -> Ready -> Result. With
-// send_ready false the dumper has answered already; only its Result is read.
-int conclude(int round, bool send_ready = true) {
-  if (send_ready && (!wait_or_answer([&] { return all_participants(round, &ThreadState::arrived_round); }) ||
-                     answered_early()))
-    send_ready = false;
+// The handling thread at the barrier: everyone arrived -> Ready -> Result. When the
+// dumper has answered already (a time limit, an abort), only its Result is read.
+int conclude(int round) {
+  const bool send_ready =
+      wait_or_answer([&] { return all_participants(round, &ThreadState::arrived_round); }) && !answered_early();
   int value = -EIO;
   if (send_ready) {
     proto::Ready ready;

@@ -226,29 +226,20 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   pthread_sigmask(SIG_UNBLOCK, &checkpoint_signal, &saved_mask);
   int err = 0;
   HandleMsg msg;
-  for (;;) {
-    long r = read_full(p[0], &msg, sizeof msg);
-    if (r <= 0 || msg.magic != libcr_proto::kMagic) {
-      err = EIO;  // the server went away without answering
-      break;
-    }
-    if (msg.type == libcr_proto::kAccepted) {
-      err = msg.err;
-      break;
-    }
-    if (msg.type == libcr_proto::kFinished && msg.err == CR_ERESTARTED) {
-      handle_finish(state, CR_ERESTARTED);
-      break;
-    }
+  long r = read_full(p[0], &msg, sizeof msg);
+  if (r <= 0 || msg.magic != libcr_proto::kMagic)
+    err = EIO;  // the server went away without answering
+  else if (msg.type == libcr_proto::kAccepted)
+    err = msg.err;
+  else if (msg.type == libcr_proto::kFinished && msg.err == CR_ERESTARTED)
+    handle_finish(state, CR_ERESTARTED);  // this is the restarted copy: the request is over
+  else
     err = EIO;
-    break;
-  }
   pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (err != 0) {
     handle_release(state);
     close(p[0]);
-    *handle = static_cast<cr_checkpoint_handle_t>(-1);
-    return fail(err);
+    return fail(err);  // *handle is -1 already
   }
   *handle = static_cast<cr_checkpoint_handle_t>(p[0]);
   return 0;
