@@ -64,6 +64,7 @@ struct Options {
   bool require_libcr = false;            // crest's --require-libcr (CR_CHKPT_REQUIRE_LIBCR)
   bool prohibit_self = false;            // crest's --prohibit-self (CR_CHKPT_PROHIBIT_SELF)
   bool save_exe = false, save_private = false, save_shared = false;
+  bool allow_init = false;               // crest's --allow-init
   Kmsg kmsg = Kmsg::Error;
   // Serving a libcr request (cr_request_checkpoint() started us).
   int handle_fd = -1;
@@ -127,6 +128,10 @@ void usage(FILE* out) {
           "  --require-libcr       fail (exit 52) if a process of the scope has no libcr (crest's)\n"
           "  --prohibit-self       fail (EDEADLK) if the requesting process is in the scope (crest's;\n"
           "                        for libcr requests: cr_checkpoint itself is never checkpointed)\n"
+          "  --allow-init          let the scope hold process 1, the init of cr_checkpoint's own pid\n"
+          "                        namespace (crest's). Risk: while it is frozen, everything that waits\n"
+          "                        for it (services, logins, reaping) hangs. An after-action that would\n"
+          "                        kill or stop it is still refused\n"
           "  -v, --verbose         more messages on stderr\n"
           "  -q, --quiet           no messages on stderr\n"
           "  -h, -?, --help        this help\n"
@@ -135,7 +140,13 @@ void usage(FILE* out) {
           "  --ptraced-skip         leave traced processes out\n"
           "  --ptraced-allow        as --ptraced-error: a process has only one tracer\n"
           "  --ptracer-error        fail (exit 57) if a process traces another (default)\n"
-          "  --ptracer-skip         leave tracing processes out\n",
+          "  --ptracer-skip         leave tracing processes out\n"
+          "\nRefused (exit 125, ECANCELED), before anything is frozen or signalled: a scope holding a\n"
+          "kernel thread; one holding process 1 (without --allow-init); and, with an after-action\n"
+          "that kills or stops (--kill, --term, --stop, --abort, --signal N but SIGCONT, SIGCHLD,\n"
+          "SIGURG, SIGWINCH), one holding an ancestor of cr_checkpoint (its shell), unless the parent\n"
+          "names itself as ID with --tree or --pid (a script ending itself: --kill --tree $$).\n"
+          "The default --run checkpoints one's own shell (cr_checkpoint --tree $$) and lets it run on.\n",
           CREST_VERSION);
 }
 
@@ -143,7 +154,7 @@ enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
   kVersion, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
   kSaveExe, kSavePrivate, kSaveShared, kSaveAll, kSaveNone, kKmsgNone, kKmsgError, kKmsgWarning, kEarlyStop,
-  kEarlyAbrt, kEarlySignal, kRequireLibcr, kProhibitSelf, kHandleFd, kRequester, kTarget, kAsyncErr,
+  kEarlyAbrt, kEarlySignal, kRequireLibcr, kProhibitSelf, kAllowInit, kHandleFd, kRequester, kTarget, kAsyncErr,
 };
 
 bool parse_int(const char* text, long lo, long hi, long& out) {
@@ -184,6 +195,7 @@ int parse(int argc, char** argv, Options& o) {
       {"early-stop", no_argument, nullptr, kEarlyStop}, {"early-abrt", no_argument, nullptr, kEarlyAbrt},
       // crest's: CR_CHKPT_REQUIRE_LIBCR and CR_CHKPT_PROHIBIT_SELF as options.
       {"require-libcr", no_argument, nullptr, kRequireLibcr}, {"prohibit-self", no_argument, nullptr, kProhibitSelf},
+      {"allow-init", no_argument, nullptr, kAllowInit},
       // Used by libcr's cr_request_checkpoint() only (docs/libcr.md).
       {"early-signal", required_argument, nullptr, kEarlySignal},
       {"libcr-handle-fd", required_argument, nullptr, kHandleFd},
@@ -268,6 +280,7 @@ int parse(int argc, char** argv, Options& o) {
       case kKmsgWarning: o.kmsg = Kmsg::Warning; break;
       case kRequireLibcr: o.require_libcr = true; break;
       case kProhibitSelf: o.prohibit_self = true; break;
+      case kAllowInit: o.allow_init = true; break;
       case kHandleFd:
         if (!parse_int(optarg, 0, INT32_MAX, v)) return kExitUsage;
         o.handle_fd = static_cast<int>(v); break;
@@ -380,6 +393,7 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog* log) {
   copt.save_exe = o.save_exe;
   copt.save_private = o.save_private;
   copt.save_shared = o.save_shared;
+  copt.allow_init = o.allow_init;
   copt.cancelled = [] { return g_timed_out != 0; };
   if (log) copt.log = [log](const std::string& line) { log->add(line); };
   return copt;

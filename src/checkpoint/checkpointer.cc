@@ -37,6 +37,7 @@
 #include "checkpoint/frozen_process.h"
 #include "checkpoint/frozen_tree.h"
 #include "checkpoint/memory_dump.h"
+#include "checkpoint/scope_safety.h"
 #include "records/process_tree_record.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/process_record.h"
@@ -362,6 +363,9 @@ constexpr int kDoneTimeoutMs = 10000;
 
 Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   WarningSink warnings(opt.log);
+  // Before anything is signalled or frozen: no kernel thread, no init of our pid
+  // namespace, no ancestor of ours that the after-action would kill or stop.
+  CR_TRY(check_scope_safety(scope_members(opt.scope, opt.pid), opt));
   const bool by_pid = opt.scope == Scope::Process || opt.scope == Scope::Tree;
   if (by_pid && ::kill(opt.pid, 0) != 0 && errno == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", opt.pid));
   if (by_pid) CR_TRY(check_leader_alive(opt.pid));

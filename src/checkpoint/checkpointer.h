@@ -48,6 +48,9 @@ struct CheckpointOptions {
   bool prohibit_self = false;
   // --save-exe / --save-private / --save-shared: file mappings saved by content.
   bool save_exe = false, save_private = false, save_shared = false;
+  // --allow-init: the init of cr_checkpoint's own pid namespace may be in the scope
+  // (scope_safety.h refuses it otherwise).
+  bool allow_init = false;
   // Called once the request is checked and the cooperating processes are signalled
   // (cr_request_checkpoint() returns then); errors before it are request-time errors.
   std::function<void()> accepted;

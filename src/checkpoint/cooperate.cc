@@ -25,6 +25,7 @@
 #include <cstring>
 #include <memory>
 
+#include "checkpoint/scope_safety.h"
 #include "libcr/protocol.h"
 #include "sys/io.h"
 #include "sys/procfs.h"
@@ -354,7 +355,9 @@ Result<void> Cooperation::on_message(CoopProcess& p, const uint8_t* msg, size_t 
         if (pids.empty()) {
           reply.err = ESRCH;
         } else {
-          auto added = add_members(pids, opt);
+          // A forwarded scope passes the checks of the request's own (scope_safety.h).
+          auto added = check_scope_safety(pids, opt);
+          if (added) added = add_members(pids, opt);
           if (added) added = signal_new(opt);
           if (!added) {
             int e = added.error().error_number();

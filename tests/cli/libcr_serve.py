@@ -53,11 +53,12 @@ def parse_messages(t, data, label):
     return out
 
 
-def serve(t, label, args, target, extra_fds=()):
-    """Runs cr_checkpoint in serving mode; returns (Result, messages)."""
+def serve(t, label, args, target, extra_fds=(), requester=None):
+    """Runs cr_checkpoint in serving mode for requester (default: this process);
+    returns (Result, messages)."""
     r_h, w_h = os.pipe()
     try:
-        r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", f"--libcr-requester={os.getpid()}",
+        r = t.run([t.cr_checkpoint, f"--libcr-handle-fd={w_h}", f"--libcr-requester={requester or os.getpid()}",
                    f"--libcr-target={target}", *args, "--nosync", target],
                   pass_fds=(w_h, *extra_fds))
         os.close(w_h)
