@@ -84,24 +84,29 @@ Result<void> check_scope_safety(const std::vector<pid_t>& members, const Checkpo
   if (by_hand && names_itself) ancestors.erase(opt.pid);
   for (pid_t pid : members) {
     auto facts = facts_of(pid);
-    if (!facts) continue;  // exited: nothing to protect
-    if (facts->flags & kPfKthread)
+    if (!facts) {
+      continue;  // exited: nothing to protect
+    }
+    if (facts->flags & kPfKthread) {
       return refused(format("process %d (%s) is a kernel thread: it has no user-space state to checkpoint", pid,
                             facts->comm.c_str()));
+    }
     // crest names processes by the pids of /proc, where the init of cr_checkpoint's pid
     // namespace is 1 (were /proc an ancestor namespace's, 1 would be that one's init,
     // no safer to freeze). A child namespace's init has another pid here.
-    if (pid == 1 && !opt.allow_init)
+    if (pid == 1 && !opt.allow_init) {
       return refused(format("process 1 (%s) is the init of cr_checkpoint's pid namespace: freezing it stalls "
                             "everything that waits for it and killing it ends every process of the namespace "
                             "(--allow-init checkpoints it all the same)",
                             facts->comm.c_str()));
+    }
     // Even then it is not killed or stopped (usually an ancestor anyway, but not of a
     // process that entered the namespace with setns()).
-    if (pid == 1 && !harmful.empty())
+    if (pid == 1 && !harmful.empty()) {
       return refused(format("process 1 (%s) is the init of cr_checkpoint's pid namespace: %s after the checkpoint "
                             "would end or stop every process of the namespace, which --allow-init does not allow",
                             facts->comm.c_str(), signal_name(harmful[0]).c_str()));
+    }
     auto ancestor = ancestors.find(pid);
     if (ancestor != ancestors.end()) {
       const bool of_self = ancestor->second == getpid();

@@ -45,9 +45,12 @@ struct PausedChild {
 };
 
 TEST(ScopeSafety, SignalsThatKillOrStopAreTheDefaultActionOnes) {
-  for (int sig : {SIGKILL, SIGTERM, SIGSTOP, SIGTSTP, SIGABRT, SIGUSR1, SIGHUP, SIGRTMIN})
+  for (int sig : {SIGKILL, SIGTERM, SIGSTOP, SIGTSTP, SIGABRT, SIGUSR1, SIGHUP, SIGRTMIN}) {
     EXPECT_TRUE(signal_kills_or_stops(sig)) << sig;
-  for (int sig : {SIGCONT, SIGCHLD, SIGURG, SIGWINCH}) EXPECT_FALSE(signal_kills_or_stops(sig)) << sig;
+  }
+  for (int sig : {SIGCONT, SIGCHLD, SIGURG, SIGWINCH}) {
+    EXPECT_FALSE(signal_kills_or_stops(sig)) << sig;
+  }
 }
 
 TEST(ScopeSafety, RefusesInitOfOurPidNamespaceEvenWithRun) {
