@@ -9,7 +9,9 @@ both.  Refused, each naming the process: process 1 by --tree, --pid, --sid, --pg
 --pid of one of its threads, and with --kill; an ancestor of cr_checkpoint (a shell
 in a session of its own, as grandparent, or as parent through --sid/--pgid) with
 --kill, --term, --stop, --abort, --signal 10; the same refusals when serving a libcr
-request, ancestors of the requesting process included.  After each, nothing was
+request, ancestors of the requesting process included, and through libcr's own
+cr_request_checkpoint() (programs/request_checkpoint.c: ECANCELED for process 1, and
+for a session or group holding the requester's shell with SIGKILL or SIGTERM).  After each, nothing was
 frozen or killed: every process of the scope runs, in state S, untraced, and a
 subject asleep in nanosleep has exactly the context switches it had before (a
 freeze would have woken it).  Still taken: a shell checkpointing itself with the
@@ -99,15 +101,17 @@ class ShellJob:
 
     count = 0
 
-    def __init__(self, t, name, ck_args, subshell=False):
+    def __init__(self, t, name, ck_args, subshell=False, command=None):
         ShellJob.count += 1
         name = f"{name}{ShellJob.count}"
         self.rc_path, self.err_path = t.path(f"{name}.rc"), t.path(f"{name}.ckerr")
+        self.out_path = t.path(f"{name}.ckout")
         self.img = t.path(f"{name}.img")
         sleep_pid, go = t.path(f"{name}.sleep"), t.path(f"{name}.go")
         os.mkfifo(go)
-        cmd = (f"{shlex.quote(t.cr_checkpoint)} -f {shlex.quote(self.img)} {shlex.join(ck_args)} $$ "
-               f"2> {shlex.quote(self.err_path)}; echo $? > {shlex.quote(self.rc_path)}")
+        command = command or f"{shlex.quote(t.cr_checkpoint)} -f {shlex.quote(self.img)} {shlex.join(ck_args)} $$"
+        cmd = (f"{command} > {shlex.quote(self.out_path)} 2> {shlex.quote(self.err_path)}; "
+               f"echo $? > {shlex.quote(self.rc_path)}")
         cmd = f"( {cmd}; true )" if subshell else f"{{ {cmd}; }}"
         script = f"sleep 1000 & echo $! > {shlex.quote(sleep_pid)}; read go < {shlex.quote(go)}; {cmd}; wait"
         self.sh = t.spawn(["setsid", "sh", "-c", script], name=name)
@@ -122,9 +126,8 @@ class ShellJob:
         clitest.wait_for(lambda: clitest.read_text(self.rc_path).strip() or not self.sh.running(), 30)
         rc = clitest.read_text(self.rc_path).strip()
         self.rc = int(rc) if rc else None  # None: the shell ended first
-        self.err = clitest.read_text(self.err_path)
-        t.log(f"    sh {self.sh.pid}: cr_checkpoint {shlex.join(ck_args)} {self.sh.pid} -> exit {self.rc}, "
-              f"stderr {self.err!r}")
+        self.err, self.out = clitest.read_text(self.err_path), clitest.read_text(self.out_path)
+        t.log(f"    sh {self.sh.pid}: {command} -> exit {self.rc}, stdout {self.out!r}, stderr {self.err!r}")
 
     @staticmethod
     def _open_writer(fifo):
@@ -225,6 +228,29 @@ def body(t):
                 f"served --kill of the requester itself should succeed: exit {r.rc}, {msgs}")
         t.check(clitest.wait_for(lambda: not clitest.is_alive(job.sleep), 5),
                 f"the requester {job.sleep} should have been killed: {t.state_desc(job.sleep)}")
+    finally:
+        job.end(t)
+
+    t.section("cr_request_checkpoint() through libcr: refused with ECANCELED like the tool")
+    request = t.helper("request_checkpoint")
+    r = t.run([request, "proc", "1", "0"])
+    t.check(r.out.decode().split() == ["request", "-1", str(errno.ECANCELED), "poll", "0", "0"],
+            f"cr_request_checkpoint of process 1 should fail with ECANCELED: {r} {r.out!r}")
+    for words, expected in ((["sess", "0", "9"], f"request -1 {errno.ECANCELED} poll 0 0"),
+                            (["pgrp", "0", "15"], f"request -1 {errno.ECANCELED} poll 0 0")):
+        what = f"a shell's child requesting {' '.join(words)} (its session or group holds the shell)"
+        job = ShellJob(t, "lib", [], command=shlex.join([request, *words]))
+        try:
+            t.check(job.out.strip() == expected, f"{what}: expected {expected!r}, got {job.out!r} (exit {job.rc})")
+            job.untouched.check(what)
+        finally:
+            job.end(t)
+    job = ShellJob(t, "lib", [], command=shlex.join([request, "proc", "0", "9"]))
+    try:
+        t.check(job.rc == 128 + signal.SIGKILL and job.out == "",
+                f"a process requesting its own checkpoint with cr_signal SIGKILL should be killed: exit {job.rc}, "
+                f"output {job.out!r}")
+        Untouched(t, [job.sh.pid], sleepers=[job.sleep]).check("the requester's shell after its SIGKILL")
     finally:
         job.end(t)
 
