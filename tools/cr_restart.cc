@@ -51,6 +51,8 @@ struct Options {
   bool restore_pgid = false;
   bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocations;
+  bool allow_missing_cpu_features = false;
+  bool allow_changed_files = false;
   int signal = 0;
   int early_signal = 0;  // --early-stop / --early-abrt (hidden, as in BLCR)
   Kmsg kmsg = Kmsg::Error;
@@ -196,6 +198,11 @@ void usage(FILE* out) {
           "  --restore-pgid          restore process groups (default: join cr_restart's)\n"
           "  --restore-sid           restore sessions (default: join cr_restart's)\n"
           "  --relocate OLD=NEW      open files, mapped files and the cwd under OLD from NEW (up to 16)\n"
+          "  --allow-changed-files   restart even if a file mapped by reference changed since the\n"
+          "                          checkpoint (default: refused, exit 116)\n"
+          "  --allow-missing-cpu-features\n"
+          "                          restart on a CPU lacking a feature of the checkpointing one\n"
+          "                          (default: refused, exit 55)\n"
           "  --run                   let the process run (default)\n"
           "  -S, --signal NUM        send signal NUM once it runs\n"
           "  --stop, --term, --abort, --kill, --cont\n"
@@ -224,6 +231,7 @@ enum LongOnly {
   kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
   kTerm, kAbort, kKill, kCont, kEarlyStop, kEarlyAbrt, kOmitMaybe, kOmitAlways, kOmitNever, kKmsgNone, kKmsgError,
   kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure, kEarlySignal, kHandleFd,
+  kAllowCpu, kAllowChangedFiles,
 };
 
 int usage_error(const char* fmt, const char* arg) {
@@ -261,6 +269,8 @@ int parse(int argc, char** argv, Options& o) {
       {"run-on-fail-args", required_argument, nullptr, kHookArgs_},
       {"run-on-fail-perm", required_argument, nullptr, kHookPerm_},
       {"run-on-failure", required_argument, nullptr, kHookFailure},
+      {"allow-missing-cpu-features", no_argument, nullptr, kAllowCpu},
+      {"allow-changed-files", no_argument, nullptr, kAllowChangedFiles},
       // Used by libcr's cr_request_restart() only (docs/libcr.md).
       {"early-signal", required_argument, nullptr, kEarlySignal},
       {"libcr-restart-handle-fd", required_argument, nullptr, kHandleFd}, {nullptr, 0, nullptr, 0}};
@@ -304,6 +314,8 @@ int parse(int argc, char** argv, Options& o) {
         o.relocations.push_back(*r);
         break;
       }
+      case kAllowCpu: o.allow_missing_cpu_features = true; break;
+      case kAllowChangedFiles: o.allow_changed_files = true; break;
       case kRun: o.signal = 0; o.early_signal = 0; break;
       case 'S': {
         char* end;
@@ -420,6 +432,8 @@ RestoreOptions restore_options(const Options& o, int in, const std::string& name
   ropt.restore_pgid = o.restore_pgid;
   ropt.restore_sid = o.restore_sid;
   ropt.relocations = o.relocations;
+  ropt.allow_missing_cpu_features = o.allow_missing_cpu_features;
+  ropt.allow_changed_files = o.allow_changed_files;
   ropt.after_signal = o.signal;
   ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;

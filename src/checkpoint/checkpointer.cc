@@ -43,6 +43,7 @@
 #include "records/process_record.h"
 #include "records/signals_record.h"
 #include "records/thread_record.h"
+#include "sys/cpu_features.h"
 #include "sys/io.h"
 
 namespace crest {
@@ -299,6 +300,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   std::vector<ProcessDump> dumps;
   ProcessTreeRecord tree_rec;
   tree_rec.root = tree.processes()[0].pid();
+  tree_rec.cpu = this_cpu_features();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
     bool stopped = tree.was_stopped(fp.pid()) || coop.was_stopped(fp.pid());

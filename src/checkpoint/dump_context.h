@@ -31,6 +31,8 @@ struct SaveContents {
   bool private_files = false;  // every private file mapping (executable, libraries, data files)
   bool shared_files = false;   // shared file mappings
 };
+// mapped_files.cc: the identity of the file `path` that area `m` of `pid` maps.
+Result<MappedFileRecord> mapped_file_identity(pid_t pid, const MapsEntry& m, const std::string& path);
 Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntry>& maps, const SaveContents& save = {});
 // object_id -> offset ranges of shared memory objects already saved
 using SharedObjectsSaved = std::map<uint64_t, std::vector<std::pair<uint64_t, uint64_t>>>;

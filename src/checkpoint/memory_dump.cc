@@ -221,6 +221,9 @@ Result<MemoryMapRecord> collect_memory_map(pid_t pid, const std::vector<MapsEntr
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, the same in every process
     rec.vmas.push_back(CR_TRY(classify(m, exe, save)));
     const VmaRecord& v = rec.vmas.back();
+    if (v.kind == VmaKind::FilePrivate &&
+        std::none_of(rec.files.begin(), rec.files.end(), [&](const MappedFileRecord& f) { return f.path == v.path; }))
+      rec.files.push_back(CR_TRY(mapped_file_identity(pid, m, v.path)));
     if (v.kind == VmaKind::SysvShm &&
         std::none_of(rec.sysv_shm.begin(), rec.sysv_shm.end(), [&](const SysvShmRecord& r) { return r.shmid == (int)v.object_id; }))
       rec.sysv_shm.push_back(CR_TRY(read_sysv_shm(static_cast<int>(v.object_id))));

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "records/machine_record.h"
+
 namespace crest {
 
 enum class VmaKind : uint8_t {
@@ -62,7 +64,10 @@ struct SysvShmRecord {
 struct MemoryMapRecord {
   std::vector<VmaRecord> vmas;
   std::vector<SysvShmRecord> sysv_shm;
-  template <class V> void fields(V& v) { v.field("vmas", vmas); v.field("sysv_shm", sysv_shm); }
+  std::vector<MappedFileRecord> files;  // each FilePrivate area's file, once per path
+  template <class V> void fields(V& v) {
+    v.field("vmas", vmas); v.field("sysv_shm", sysv_shm); v.field("files", files);
+  }
 };
 
 }  // namespace crest

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "records/machine_record.h"
+
 namespace crest {
 
 struct TreeEntryRecord {
@@ -21,7 +23,8 @@ struct ProcessTreeRecord {
   // Creation order: every parent before its children; zombies last. A process whose
   // parent is not in the image is top-level: cr_restart becomes its parent.
   std::vector<TreeEntryRecord> processes;
-  template <class V> void fields(V& v) { v.field("root", root); v.field("processes", processes); }
+  CpuFeaturesRecord cpu;  // the checkpointing CPU (a restart refuses a CPU lacking a feature)
+  template <class V> void fields(V& v) { v.field("root", root); v.field("processes", processes); v.field("cpu", cpu); }
 };
 
 }  // namespace crest

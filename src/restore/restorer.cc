@@ -45,6 +45,7 @@
 #include "libcr/protocol.h"
 #include "sys/io.h"
 #include "records/process_tree_record.h"
+#include "restore/machine_check.h"
 #include "restore/restore_context.h"
 
 namespace crest {
@@ -503,8 +504,9 @@ void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now,
 
 Result<pid_t> restore_process(const RestoreOptions& options) {
   ImageReader reader(options.in_fd, options.image_name);
-  CR_TRY(reader.read_header());
+  const ImageHeader header = CR_TRY(reader.read_header());
   ProcessTreeRecord tree = CR_TRY(read_tree(reader));
+  CR_TRY(check_machine(header, tree.cpu, options));
   std::vector<TreeEntryRecord> live, zombies;
   for (auto& e : tree.processes) (e.zombie ? zombies : live).push_back(e);
   if (live.empty()) return Error::corrupt("the image has no live process");
@@ -517,6 +519,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     if (procs[i].image.process.root != "/")
       return Error::unsupported(format("process %d ran chrooted in %s; restoring a changed root directory is not supported yet",
                                        procs[i].image.process.pid, procs[i].image.process.root.c_str()));
+    CR_TRY(check_mapped_files(procs[i].image.process.pid, procs[i].image.memory.files, options));
   }
   ScopeExit close_fds([&] {
     for (auto& p : procs) close_prepared(p.fds);

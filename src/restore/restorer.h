@@ -36,6 +36,10 @@ struct RestoreOptions {
   // cr_restart's parent (the caller of the API), not of cr_restart (CLONE_PARENT).
   bool as_callers_child = false;
   std::function<void(uint64_t)> progress;
+  // Run on a CPU lacking features of the checkpointing one, or with mapped files that
+  // changed since the checkpoint (machine_check.cc): warnings instead of refusals.
+  bool allow_missing_cpu_features = false;
+  bool allow_changed_files = false;
 };
 
 // Returns the pid of the restored process, which is running and is our child.

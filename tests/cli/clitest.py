@@ -847,6 +847,26 @@ def make_spin_image(t, img_name="img"):
     return img, s.pid, s
 
 
+def mapped_files_setup(t, label, user=False):
+    """A scratch directory `label` holding a copy of the mapped_files subject and its two
+    files (private.txt, mapped privately; shared.txt, mapped shared), owned by nobody if
+    `user`.  Returns {"exe", "private", "shared"}: their paths."""
+    d = t.mkdir(label, mode=0o777 if user else 0o755)
+    exe = os.path.join(d, "mapped_files")
+    shutil.copy2(t.helper("mapped_files"), exe)
+    os.chmod(exe, 0o755)
+    priv = os.path.join(d, "private.txt")
+    with open(priv, "w") as f:
+        f.write("private-data\n")
+    shared = os.path.join(d, "shared.txt")
+    with open(shared, "wb") as f:
+        f.write(b"shared-000\n".ljust(4096, b"\0"))
+    if user:
+        for p in (priv, shared):
+            os.chown(p, NOBODY_UID, NOBODY_GID)
+    return {"exe": exe, "private": priv, "shared": shared}
+
+
 def read_spin_image(t):
     """For the damaged-image cases: make_spin_image (as root: the control restore
     gets the original pid back) and read the image.

@@ -7,7 +7,6 @@ mid-run, the files are deleted, and the restart must print what an uninterrupted
 prints and exit with its status.  Without the option the restart fails, naming the
 missing file, and leaves nothing running."""
 import os
-import shutil
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -19,23 +18,9 @@ TICKS = 25
 
 def body(t):
     t.require_root("the restored copy gets the original pid back")
-    program = t.helper("mapped_files")
 
     def setup(label, user=False):
-        d = t.mkdir(label, mode=0o777 if user else 0o755)
-        exe = os.path.join(d, "mapped_files")
-        shutil.copy2(program, exe)
-        os.chmod(exe, 0o755)
-        priv = os.path.join(d, "private.txt")
-        with open(priv, "w") as f:
-            f.write("private-data\n")
-        shared = os.path.join(d, "shared.txt")
-        with open(shared, "wb") as f:
-            f.write(b"shared-000\n".ljust(4096, b"\0"))
-        if user:
-            for p in (priv, shared):
-                os.chown(p, clitest.NOBODY_UID, clitest.NOBODY_GID)
-        return {"exe": exe, "private": priv, "shared": shared}
+        return clitest.mapped_files_setup(t, label, user)
 
     t.section("reference: an uninterrupted run")
     files = setup("ref")
