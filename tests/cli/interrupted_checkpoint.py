@@ -5,8 +5,8 @@ intact (its output goes on and its own checksums hold, every thread's signal mas
 the executable bytes are as they were, no memory area is left behind, not traced) and
 no temporary .img.tmp is left. strace delivers the signal as cr_checkpoint enters its
 N-th ptrace call, for N across the whole ptrace conversation (seizing, the injected
-syscall batches of a 2-thread target, detaching); and once while the image write is
-blocked on a full pipe."""
+syscall batches of a 2-thread target, detaching), once with -d (no .context.PID.tmp
+left), and once while the image write is blocked on a full pipe."""
 import os
 import signal
 import sys
@@ -47,6 +47,18 @@ def body(t):
             break
         if os.path.exists(os.path.join(work, "img")):
             os.unlink(os.path.join(work, "img"))
+
+    t.section("-d: SIGTERM at the 20th write (the split's files exist); no .context.PID.tmp left")
+    # The engine may have finished by the time it looks (then the images are whole and
+    # kept: an after-action such as --kill may already have run); never a temporary file.
+    images = t.mkdir("images")
+    r = t.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=write",
+               "-e", "inject=write:signal=SIGTERM:when=20", t.cr_checkpoint, "-d", images, s.pid], timeout=60)
+    t.check(r.rc == -signal.SIGTERM, f"-d, SIGTERM at the 20th write: cr_checkpoint should die of SIGTERM: {r}")
+    left = [f for f in os.listdir(images) if f.endswith(".tmp")]
+    t.check(not left, f"-d, SIGTERM at the 20th write: temporary files left: {left}")
+    bad = intact.problems(t, s, before)
+    t.check(not bad, f"-d, SIGTERM at the 20th write: the target is not intact: {bad}")
 
     t.section("SIGTERM while the image write is blocked on a full pipe")
     dump = clitest.BlockedDump(t, s.pid)
