@@ -35,6 +35,28 @@ namespace {
 volatile sig_atomic_t g_timed_out = 0;
 void on_alarm(int) { g_timed_out = 1; }
 
+// SIGTERM, SIGINT, SIGHUP or SIGQUIT (a batch system, Ctrl-C, a timeout): the engine sees
+// it as a cancellation at its next safe point and unwinds, which detaches every target
+// as it was and removes the temporary image; then we die of the same signal.
+volatile sig_atomic_t g_interrupted = 0;
+void on_terminate(int sig) { g_interrupted = sig; }
+
+void catch_termination() {
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;  // no SA_RESTART: a blocked write or wait returns EINTR
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+}
+
+[[noreturn]] void die_of(int sig) {
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  raise(sig);
+  _exit(128 + sig);
+}
+
 enum class Dest { Cwd, File, Fd, Dir };
 enum class Mode { Atomic, Backup, Clobber, NoClobber };
 
@@ -394,7 +416,7 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog* log) {
   copt.save_private = o.save_private;
   copt.save_shared = o.save_shared;
   copt.allow_init = o.allow_init;
-  copt.cancelled = [] { return g_timed_out != 0; };
+  copt.cancelled = [] { return g_timed_out != 0 || g_interrupted != 0; };
   if (log) copt.log = [log](const std::string& line) { log->add(line); };
   return copt;
 }
@@ -495,10 +517,14 @@ Result<int> run(const Options& o) {
   std::string write_path = in_place ? path : dir_of(path) + "/." + base_of(path) + ".tmp";
   if (in_place && exists && S_ISREG(st.st_mode) && access(path.c_str(), W_OK) != 0) unlink(path.c_str());
   if (!in_place) unlink(write_path.c_str());
-  int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC | (in_place ? 0 : O_EXCL);
+  int flags = O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC | (in_place ? 0 : O_EXCL);
   Fd out(open(write_path.c_str(), flags, 0400));
   if (!out.valid()) return Error::os(format("cannot create %s", write_path.c_str()));
   bool regular = fstat(out.get(), &st) == 0 && S_ISREG(st.st_mode);
+  // The image holds the job's whole memory: 0400 whatever mode a clobbered file had,
+  // changed before its old contents are cut and the new ones written.
+  if (regular && fchmod(out.get(), 0400) != 0) return Error::os(format("chmod 0400 %s", write_path.c_str()));
+  if (regular && ftruncate(out.get(), 0) != 0) return Error::os(format("truncating %s", write_path.c_str()));
   auto discard = [&] {
     if (regular) unlink(write_path.c_str());
   };
@@ -589,8 +615,12 @@ int serve(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  catch_termination();
   Options o;
   int early = parse(argc, argv, o);
+  // BLCR: a process may be named by any of its thread ids; the image is of the whole
+  // thread group, under the process's own pid (context.PID too).
+  if (early < 0 && (o.scope == Scope::Process || o.scope == Scope::Tree)) o.pid = tgid_of(o.pid);
   if (g_serving) {
     if (o.handle_fd < 0) return early >= 0 ? early : kExitUsage;
     if (early >= 0) {
@@ -598,7 +628,9 @@ int main(int argc, char** argv) {
       refuse_request(o.handle_fd);
       return early;
     }
-    return serve(o);
+    int served = serve(o);
+    if (g_interrupted) die_of(g_interrupted);
+    return served;
   }
   if (early >= 0) return early;
   if (o.quiet && !(o.dest == Dest::Fd && o.fd == 2)) {
@@ -610,6 +642,12 @@ int main(int argc, char** argv) {
   auto result = run(o);
   warnings.stop();
   print_warnings("cr_checkpoint", warnings.lines(), o.kmsg, !result || *result != 0, o.quiet);
+  if (g_interrupted) {
+    if (!o.quiet && !result)
+      fprintf(stderr, "cr_checkpoint: interrupted by SIG%s: the checkpoint of %d was abandoned; the process runs on\n",
+              sigabbrev_np(g_interrupted), o.pid);
+    die_of(g_interrupted);
+  }
   if (result) return *result;
   if (g_timed_out) {
     if (!o.quiet)

@@ -37,7 +37,7 @@ Result<void> dump(int fd, const std::string& name, bool records) {
   while (!reader.complete()) {
     Section s = CR_TRY(reader.next_section());
     if (s.type == SectionType::MemoryPagesCompressed) {
-      s.payload = CR_TRY(decompress_pages(s.payload));
+      s.payload = CR_TRY(decompress_pages(s.payload), "the MemoryPagesCompressed section of process %u", s.owner);
       s.type = SectionType::MemoryPages;
       ++compressed;
     }

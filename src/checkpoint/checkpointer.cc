@@ -39,6 +39,7 @@
 #include "checkpoint/memory_dump.h"
 #include "checkpoint/scope_safety.h"
 #include "records/process_tree_record.h"
+#include "ptrace/injection_area.h"
 #include "ptrace/remote_syscalls.h"
 #include "records/process_record.h"
 #include "records/signals_record.h"
@@ -138,42 +139,71 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-// State only the process itself can report, read with injected syscalls: per thread
-// (sigaltstack, clear_child_tid), and for the whole process through the leader
-// (sigactions, itimers, brk).
-Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, ThreadRecord& thread, ProcessRecord* proc,
+// Where each call of a batch leaves its output in the injection area.
+constexpr size_t kOutSigactions = 0;     // 64 x KernelSigaction
+constexpr size_t kOutItimers = 2048;     // 3 x itimerval
+constexpr size_t kOutAltstack = 2176;    // stack_t
+constexpr size_t kOutTidAddress = 2208;  // u64
+static_assert(sizeof(KernelSigaction) * 64 <= kOutItimers && kOutItimers + 3 * sizeof(itimerval) <= kOutAltstack);
+static_assert(kOutAltstack + sizeof(stack_t) <= kOutTidAddress && kOutTidAddress + 8 <= InjectionArea::kOutputSize);
+
+// State only the process itself can report, read with injected syscalls run as one batch
+// per thread (InjectionArea): per thread (sigaltstack, clear_child_tid), and for the
+// whole process through the leader (sigactions, itimers, brk).
+Result<void> collect_with_injection(InjectionArea& area, const Tracee& t, ThreadRecord& thread, ProcessRecord* proc,
                                     SignalsRecord* signals) {
-  auto session = CR_TRY(AutoRemoteSyscalls::create(t, code_address), "preparing injected syscalls in thread %d", t.tid());
-  auto& sys = session->sys();
-  uint64_t scratch = session->scratch();
+  struct Named {
+    const char* name;
+    int detail;
+  };
+  std::vector<BatchCall> calls;
+  std::vector<Named> names;
+  auto add = [&](const char* name, int detail, long nr, std::initializer_list<uint64_t> args) {
+    BatchCall c{nr, {}};
+    size_t i = 0;
+    for (uint64_t a : args) c.args[i++] = a;
+    calls.push_back(c);
+    names.push_back({name, detail});
+  };
+  if (signals) {
+    for (int sig = 1; sig <= 64; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP)
+        add("rt_sigaction", sig, SYS_rt_sigaction,
+            {static_cast<uint64_t>(sig), 0, area.output(kOutSigactions + (sig - 1) * sizeof(KernelSigaction)), 8});
+    for (int which = 0; which < 3; ++which)
+      add("getitimer", which, SYS_getitimer, {static_cast<uint64_t>(which), area.output(kOutItimers + which * sizeof(itimerval))});
+  }
+  if (proc) add("brk", 0, SYS_brk, {0});
+  add("sigaltstack", 0, SYS_sigaltstack, {0, area.output(kOutAltstack)});
+  add("prctl(PR_GET_TID_ADDRESS)", 0, SYS_prctl, {PR_GET_TID_ADDRESS, area.output(kOutTidAddress)});
+
+  std::vector<int64_t> results = CR_TRY(area.run(t, calls), "injected syscalls in thread %d", t.tid());
+  for (size_t i = 0; i < results.size(); ++i)
+    if (results[i] < 0 && results[i] >= -4095)
+      return Error::remote(format("%s in process %d", names[i].name, t.tid()), static_cast<int>(-results[i]))
+          .context(format("%s %d", names[i].name, names[i].detail));
+  uint8_t out[InjectionArea::kOutputSize];
+  CR_TRY(t.read_memory(area.output(0), out, sizeof out), "reading the injected syscalls' results in thread %d", t.tid());
   if (signals) {
     for (int sig = 1; sig <= 64; ++sig) {
       KernelSigaction ka{};
-      if (sig != SIGKILL && sig != SIGSTOP) {
-        CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), 0, scratch, 8}), "signal %d", sig);
-        CR_TRY(t.read_memory(scratch, &ka, sizeof ka));
-      }
+      if (sig != SIGKILL && sig != SIGSTOP) memcpy(&ka, out + kOutSigactions + (sig - 1) * sizeof ka, sizeof ka);
       signals->actions.push_back({ka.handler, ka.flags, ka.restorer, ka.mask});
     }
     for (int which = 0; which < 3; ++which) {
       itimerval it{};
-      CR_TRY(sys.call("getitimer", SYS_getitimer, {static_cast<uint64_t>(which), scratch}));
-      CR_TRY(t.read_memory(scratch, &it, sizeof it));
+      memcpy(&it, out + kOutItimers + which * sizeof it, sizeof it);
       signals->itimers.push_back({it.it_interval.tv_sec, it.it_interval.tv_usec, it.it_value.tv_sec, it.it_value.tv_usec});
     }
   }
-  if (proc) proc->brk = CR_TRY(sys.call("brk", SYS_brk, {0}));
+  size_t at = signals ? 62 + 3 : 0;
+  if (proc) proc->brk = static_cast<uint64_t>(results[at++]);
   stack_t ss{};
-  CR_TRY(sys.call("sigaltstack", SYS_sigaltstack, {0, scratch}));
-  CR_TRY(t.read_memory(scratch, &ss, sizeof ss));
+  memcpy(&ss, out + kOutAltstack, sizeof ss);
   thread.altstack_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
   thread.altstack_size = ss.ss_size;
   thread.altstack_flags = ss.ss_flags;
-  uint64_t tid_address = 0;
-  CR_TRY(sys.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch}));
-  CR_TRY(t.read_memory(scratch, &tid_address, sizeof tid_address));
-  thread.clear_child_tid = tid_address;
-  CR_TRY(session->finish(), "restoring thread %d after injected syscalls", t.tid());
+  memcpy(&thread.clear_child_tid, out + kOutTidAddress, sizeof thread.clear_child_tid);
   return {};
 }
 
@@ -203,11 +233,37 @@ Result<ThreadRecord> collect_thread(const Tracee& t) {
   return th;
 }
 
-Result<uint64_t> find_code_address(const std::vector<MapsEntry>& maps) {
+// A `syscall` instruction (0f 05) the process already has, for the injection area's
+// mmap and munmap: the vdso's first (its fallbacks make syscalls), else one in an
+// executable area (at most kGadgetScanBytes read). Without one, the first executable file
+// mapping's first two bytes are borrowed, and put back after each of those two calls.
+struct Gadget {
+  uint64_t address;
+  bool borrowed;
+};
+
+Result<Gadget> find_syscall_gadget(const Tracee& leader, const std::vector<MapsEntry>& maps) {
+  constexpr uint64_t kGadgetScanBytes = 1 << 20;
+  std::vector<const MapsEntry*> order;
   for (auto& m : maps)
-    if (m.exec && m.path.size() > 0 && m.path[0] == '/') return m.start;
+    if (m.exec && m.path == "[vdso]") order.push_back(&m);
   for (auto& m : maps)
-    if (m.exec && m.path != "[vsyscall]" && m.path != "[vdso]") return m.start;
+    if (m.exec && m.path != "[vdso]" && m.path != "[vsyscall]") order.push_back(&m);
+  uint64_t scanned = 0;
+  std::vector<uint8_t> buf;
+  for (const MapsEntry* m : order) {
+    uint64_t len = std::min<uint64_t>(m->end - m->start, kGadgetScanBytes - scanned);
+    if (len < 2) break;
+    buf.resize(len);
+    scanned += len;
+    if (!leader.read_memory(m->start, buf.data(), len)) continue;  // unreadable: the next one
+    for (size_t i = 0; i + 1 < len; ++i)
+      if (buf[i] == 0x0f && buf[i + 1] == 0x05) return Gadget{m->start + i, false};
+  }
+  for (auto& m : maps)
+    if (m.exec && m.path.size() > 0 && m.path[0] == '/') return Gadget{m.start, true};
+  for (auto& m : maps)
+    if (m.exec && m.path != "[vsyscall]" && m.path != "[vdso]") return Gadget{m.start, true};
   return Error::unsupported("process has no executable area to run injected syscalls from");
 }
 
@@ -216,6 +272,13 @@ Result<void> check_leader_alive(pid_t pid) {
   if (stat.size() > 3 && stat[3] == "Z")
     return Error::unsupported(format("the main thread of process %d has exited (pthread_exit) while others run; "
                                      "not supported yet", pid));
+  return {};
+}
+
+// A safe point: cr_checkpoint was told to stop (its time limit, SIGTERM, ...); the error
+// unwinds and every target is put back as it was.
+Result<void> check_cancelled(const std::function<bool()>& cancelled) {
+  if (cancelled && cancelled()) return Error::os("checkpoint cancelled", ECANCELED);
   return {};
 }
 
@@ -228,7 +291,8 @@ struct ProcessDump {
   MemoryMapRecord map;
 };
 
-Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported, const SaveContents& save) {
+Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported, const SaveContents& save,
+                            const std::function<bool()>& cancelled) {
   const pid_t pid = frozen.pid();
   ProcessDump d;
   d.proc = CR_TRY(collect_process(pid));
@@ -238,12 +302,16 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   // One read of smaps serves both (injected calls map nothing), which matters for
   // processes with thousands of areas.
   auto smaps = CR_TRY(read_smaps(pid));
-  uint64_t code_address = CR_TRY(find_code_address(smaps));
-  for (size_t i = 0; i < d.threads.size(); ++i) {
-    bool leader = i == 0;
-    CR_TRY(collect_with_injection(frozen.threads()[i], code_address, d.threads[i], leader ? &d.proc : nullptr,
-                                  leader ? &d.signals : nullptr));
-  }
+  {
+    Gadget gadget = CR_TRY(find_syscall_gadget(frozen.leader(), smaps));
+    auto area = CR_TRY(InjectionArea::create(frozen.leader(), gadget.address, gadget.borrowed), "process %d", pid);
+    for (size_t i = 0; i < d.threads.size(); ++i) {
+      CR_TRY(check_cancelled(cancelled));
+      bool leader = i == 0;
+      CR_TRY(collect_with_injection(*area, frozen.threads()[i], d.threads[i], leader ? &d.proc : nullptr,
+                                    leader ? &d.signals : nullptr));
+    }
+  }  // the area is unmapped
   d.map = CR_TRY(collect_memory_map(pid, smaps, save));
   d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
   return d;
@@ -304,7 +372,9 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
     bool stopped = tree.was_stopped(fp.pid()) || coop.was_stopped(fp.pid());
-    dumps.push_back(CR_TRY(collect(fp, stopped, opt.skip_unsupported, {opt.save_exe, opt.save_private, opt.save_shared}), "process %d", fp.pid()));
+    CR_TRY(check_cancelled(opt.cancelled));
+    dumps.push_back(CR_TRY(collect(fp, stopped, opt.skip_unsupported, {opt.save_exe, opt.save_private, opt.save_shared}, opt.cancelled),
+                           "process %d", fp.pid()));
     mark_special_fds(fp.pid(), dumps.back().fds, coop.find(fp.pid()), opt.out_fd);
     const ProcessRecord& p = dumps.back().proc;
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
@@ -319,6 +389,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   for (auto& d : dumps) scope_pids.insert(d.proc.pid);
   SysvIpcRecord sysv_ipc = CR_TRY(collect_sysv_ipc(scope_pids));  // sysv_ipc_dump.cc
 
+  CR_TRY(check_cancelled(opt.cancelled));
   ImageWriter writer(opt.out_fd);
   CR_TRY(writer.write_header());
   CR_TRY(writer.write_record(SectionType::ProcessTree, 0, tree_rec));

@@ -38,7 +38,7 @@ struct PmScanArg {
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
 constexpr uint64_t kPageIsFile = 1 << 2, kPageIsPresent = 1 << 3, kPageIsSwapped = 1 << 4, kPageIsPfnZero = 1 << 5;
 
-constexpr uint64_t kMaxRunPages = 1024;  // 4 MiB of data per MemoryPages section
+constexpr uint64_t kMaxRunPages = kMaxSectionPages;  // 4 MiB of data per MemoryPages section
 
 bool ends_with(const std::string& s, const char* suffix) {
   size_t n = strlen(suffix);

@@ -1,7 +1,10 @@
 #include "image/compression.h"
 
 #include <lz4.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_decompressBound
 #include <zstd.h>
+
+#include <unistd.h>
 
 #include <cstring>
 
@@ -11,6 +14,7 @@ namespace crest {
 
 namespace {
 constexpr size_t kHead = 16;  // u8 codec, 7 zero bytes, u64 raw size
+constexpr uint64_t kLz4MaxRatio = 255;
 }
 
 Result<Compression> parse_compression(const std::string& spec) {
@@ -76,15 +80,43 @@ Result<void> compress_pages(const Compression& c, const uint8_t* raw, size_t siz
   return {};
 }
 
+namespace {
+
+uint64_t max_pages_payload() { return kPageRunHeaderBytes + kMaxSectionPages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+// What a section may claim, checked before a byte is allocated: no more than a MemoryPages
+// section may hold (1024 pages, docs/image-format.md), and no more than its frame can
+// produce: a zstd frame states its content size (crest's always do) and ZSTD_decompressBound
+// counts its blocks; an lz4 block expands at most 255 times.
+Result<void> check_claim(Codec codec, uint64_t raw_size, const uint8_t* src, size_t src_size) {
+  if (raw_size > max_pages_payload())
+    return Error::corrupt(format("compressed MemoryPages section claims %llu bytes, more than a MemoryPages section holds (%llu)",
+                                 static_cast<unsigned long long>(raw_size), static_cast<unsigned long long>(max_pages_payload())));
+  if (codec == Codec::Zstd) {
+    unsigned long long content = ZSTD_getFrameContentSize(src, src_size);
+    unsigned long long bound = ZSTD_decompressBound(src, src_size);
+    if (content != raw_size || bound == ZSTD_CONTENTSIZE_ERROR || bound < raw_size)
+      return Error::corrupt(format("compressed MemoryPages section claims %llu bytes; its zstd frame states %lld and can produce at most %lld",
+                                   static_cast<unsigned long long>(raw_size), static_cast<long long>(content), static_cast<long long>(bound)));
+  }
+  if (codec == Codec::Lz4 && raw_size > kLz4MaxRatio * static_cast<uint64_t>(src_size))
+    return Error::corrupt(format("compressed MemoryPages section claims %llu bytes; its %zu-byte lz4 block can produce at most %llu",
+                                 static_cast<unsigned long long>(raw_size), src_size,
+                                 static_cast<unsigned long long>(kLz4MaxRatio * src_size)));
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<uint8_t>> decompress_pages(const std::vector<uint8_t>& payload, std::vector<uint8_t> reuse) {
   if (payload.size() < kHead) return Error::corrupt("short compressed MemoryPages section");
   uint64_t raw_size;
   memcpy(&raw_size, payload.data() + 8, 8);
-  if (raw_size > kMaxSectionPayload) return Error::corrupt("compressed MemoryPages section claims more than 1 GiB");
-  std::vector<uint8_t> raw = std::move(reuse);
-  raw.resize(raw_size);  // only bytes beyond the reused size are zero-filled
   const uint8_t* src = payload.data() + kHead;
   size_t src_size = payload.size() - kHead;
+  CR_TRY(check_claim(static_cast<Codec>(payload[0]), raw_size, src, src_size));
+  std::vector<uint8_t> raw = std::move(reuse);
+  raw.resize(raw_size);  // only bytes beyond the reused size are zero-filled
   switch (static_cast<Codec>(payload[0])) {
     case Codec::Zstd: {
       size_t n = ZSTD_decompress(raw.data(), raw.size(), src, src_size);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace crest {
 namespace {
 
@@ -61,6 +63,29 @@ TEST(Compression, RejectsADamagedFrame) {
   EXPECT_FALSE(decompress_pages(unknown).has_value());
   packed.resize(packed.size() / 2);
   EXPECT_FALSE(decompress_pages(packed).has_value());
+}
+
+// A section claiming more than its frame can produce, or more than a MemoryPages section
+// holds, is refused before anything is allocated (a 267 KiB image of 1 GiB claims took
+// cr_restart to GiBs of memory).
+TEST(Compression, RefusesClaimsBeyondWhatTheFrameCanProduce) {
+  auto raw = sample();
+  for (const char* spec : {"zstd", "lz4"}) {
+    auto c = parse_compression(spec);
+    std::vector<uint8_t> packed;
+    ASSERT_TRUE(compress_pages(*c, raw.data(), raw.size(), packed).has_value());
+    // lz4: 4 MiB is within a section but beyond 255 times its block; zstd: a claim that
+    // differs from the frame's stated content size.
+    uint64_t third = c->codec == Codec::Zstd ? raw.size() + 4096 : uint64_t{4 << 20};
+    for (uint64_t claim : {uint64_t{1} << 30, uint64_t{(4 << 20) + 4096 * 2}, third}) {
+      auto huge = packed;
+      memcpy(huge.data() + 8, &claim, 8);
+      auto r = decompress_pages(huge);
+      ASSERT_FALSE(r.has_value()) << spec << " claim " << claim;
+      EXPECT_EQ(r.error().kind(), ErrorKind::CorruptImage) << spec;
+      EXPECT_NE(r.error().message().find("claims"), std::string::npos) << r.error().message();
+    }
+  }
 }
 
 TEST(Compression, ParsesOnlyKnownSpecs) {

@@ -80,6 +80,11 @@ struct PageRunHeader {
   uint64_t page_count;         // page_count * page_size bytes of data follow
 };
 static_assert(sizeof(PageRunHeader) == 16);
+// A MemoryPages payload holds at most its runs' headers and kMaxSectionPages pages in all
+// (the writer's buffer: one header and kMaxSectionPages pages). Readers rely on it to
+// bound what a compressed section may claim.
+inline constexpr uint64_t kMaxSectionPages = 1024;
+inline constexpr uint64_t kPageRunHeaderBytes = sizeof(PageRunHeader);
 #pragma pack(pop)
 
 }  // namespace crest

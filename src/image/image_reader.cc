@@ -14,8 +14,11 @@ ImageReader::ImageReader(int fd, std::string name) : fd_(fd), name_(std::move(na
 ImageReader::~ImageReader() { XXH3_freeState(stream_hash_); }
 
 Result<void> ImageReader::take(void* data, size_t size, const char* what, bool chain) {
-  auto r = read_exact(fd_, data, size, what, cancel_fd_);
-  if (!r) return r.error().context(format("%s at byte %llu", name_.c_str(), static_cast<unsigned long long>(offset_)));
+  auto got = read_up_to(fd_, data, size, cancel_fd_);
+  if (!got) return got.error().context(format("%s at byte %llu (%s)", name_.c_str(), static_cast<unsigned long long>(offset_), what));
+  if (*got < size)
+    return Error::corrupt(format("%s: image truncated at byte %llu (the stream ends inside %s)", name_.c_str(),
+                                 static_cast<unsigned long long>(offset_ + *got), what));
   if (chain) XXH3_64bits_update(stream_hash_, data, size);  // headers only, as the writer
   offset_ += size;
   return {};

@@ -1,5 +1,9 @@
 #include "ptrace/remote_syscalls.h"
 
+#include <cstring>
+
+#include "ptrace/injection_area.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -34,23 +38,40 @@ uint64_t first_exec_area(pid_t pid) {
   return 0;
 }
 
-TEST(AutoRemoteSyscalls, RunsSyscallsInTheTraceeAndRestoresItsRegisters) {
+std::vector<std::pair<uint64_t, uint64_t>> areas(pid_t pid) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  auto maps = read_maps(pid);
+  if (maps)
+    for (auto& m : *maps) out.emplace_back(m.start, m.end);
+  return out;
+}
+
+TEST(InjectionArea, RunsABatchInTheTraceeAndPutsItsRegistersBack) {
   PausedChild child;
   auto t = Tracee::seize(child.pid);
   ASSERT_TRUE(t.has_value()) << t.error().message();
   auto before = t->get_regs();
   ASSERT_TRUE(before.has_value());
   auto mask_before = t->get_sigmask();
+  uint64_t code = first_exec_area(child.pid);
+  const auto areas_before = areas(child.pid);
+  uint8_t code_before[2];
+  ASSERT_TRUE(t->read_memory(code, code_before, 2).has_value());
   {
-    auto s = AutoRemoteSyscalls::create(*t, first_exec_area(child.pid));
-    ASSERT_TRUE(s.has_value()) << s.error().message();
-    auto pid = (*s)->sys().call("getpid", SYS_getpid);
-    ASSERT_TRUE(pid.has_value());
-    EXPECT_EQ(static_cast<pid_t>(*pid), child.pid);
-    auto bad = (*s)->sys().call("close", SYS_close, {12345});
-    ASSERT_FALSE(bad.has_value());
-    EXPECT_EQ(bad.error().error_number(), EBADF);
-    EXPECT_EQ(bad.error().kind(), ErrorKind::RemoteOs);
+    auto area = InjectionArea::create(*t, code, /*borrow_gadget=*/true);
+    ASSERT_TRUE(area.has_value()) << area.error().message();
+    std::vector<BatchCall> calls = {{SYS_getpid, {}}, {SYS_close, {12345}}, {SYS_getppid, {}}};
+    auto results = (*area)->run(*t, calls);
+    ASSERT_TRUE(results.has_value()) << results.error().message();
+    ASSERT_EQ(results->size(), 3u);
+    EXPECT_EQ((*results)[0], child.pid);
+    EXPECT_EQ((*results)[1], -EBADF);
+    EXPECT_EQ((*results)[2], getpid());
+    // Between batches the thread is as it was (but for the re-entered pause).
+    auto between = t->get_regs();
+    ASSERT_TRUE(between.has_value());
+    EXPECT_EQ(between->rip, before->rip - 2);
+    EXPECT_EQ(*t->get_sigmask(), *mask_before);
   }
   auto after = t->get_regs();
   ASSERT_TRUE(after.has_value());
@@ -58,7 +79,13 @@ TEST(AutoRemoteSyscalls, RunsSyscallsInTheTraceeAndRestoresItsRegisters) {
   EXPECT_EQ(after->rip, before->rip - 2);
   EXPECT_EQ(after->rax, static_cast<uint64_t>(SYS_pause));
   EXPECT_EQ(after->rsp, before->rsp);
+  EXPECT_EQ(after->rbx, before->rbx);
+  EXPECT_EQ(after->r12, before->r12);
   EXPECT_EQ(*t->get_sigmask(), *mask_before);
+  uint8_t code_after[2];
+  ASSERT_TRUE(t->read_memory(code, code_after, 2).has_value());
+  EXPECT_EQ(memcmp(code_before, code_after, 2), 0);
+  EXPECT_EQ(areas(child.pid), areas_before) << "the injection area is still mapped";
 }
 
 TEST(RewindInterruptedSyscall, ResumesNanosleepWithTheRemainingTime) {

@@ -418,7 +418,7 @@ class SectionPrefetcher {
           recycle(std::move(s->payload));
           s->payload = std::move(*raw);
         } else {
-          s = raw.error();
+          s = raw.error().context(format("%s: the MemoryPagesCompressed section of process %u", reader_.name().c_str(), s->owner));
         }
       }
       bool last = !s || s->type == SectionType::Trailer;

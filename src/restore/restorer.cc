@@ -236,6 +236,21 @@ Result<Fd> spool_rest(int in) {
   return mem;
 }
 
+// A spooled rest of the stream must end with the image's end marker: a cut stream
+// (`head -c N image | cr_restart -F 0`) is reported now, not after waiting for the pid.
+Result<void> check_spooled_end(int spool, const ImageReader& reader) {
+  off_t size = lseek(spool, 0, SEEK_END);
+  if (size < 0) return Error::os("lseek");
+  char end[sizeof kEndMagic] = {};
+  bool whole = size >= static_cast<off_t>(sizeof end) && pread(spool, end, sizeof end, size - sizeof end) == sizeof end &&
+               memcmp(end, kEndMagic, sizeof end) == 0;
+  if (lseek(spool, 0, SEEK_SET) < 0) return Error::os("lseek");
+  if (!whole)
+    return Error::corrupt(format("%s: image truncated at byte %llu (the stream ends without its end marker)", reader.name().c_str(),
+                                 static_cast<unsigned long long>(reader.offset() + size)));
+  return {};
+}
+
 // glibc keeps each thread's id in its thread descriptor, at the clear_child_tid address.
 // With a new tid (--no-restore-pid) it is rewritten there, so raise() and pthread_kill()
 // reach the right thread.
@@ -371,6 +386,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
         // `cr_checkpoint --kill PID | cr_restart -F 0`: the original holds its pid until
         // the whole stream is written. Take in the rest of the stream, then wait for it.
         spool = CR_TRY(spool_rest(options.in_fd), "reading the rest of the image");
+        CR_TRY(check_spooled_end(spool.get(), reader));
         reader.switch_fd(spool.get());
         for (int tries = 0; tries < 200 && !spawned && spawned.error().error_number() == EBUSY; ++tries) {
           usleep(50 * 1000);
@@ -551,15 +567,27 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   for (ZombieStub& z : zombie_stubs) CR_TRY(make_zombie(z), "zombie %d", z.stub.tid());
   // A process with libcr gets its stop or signal only once its restart callbacks are
   // done (below).
+  // Signals are queued before the detach, so that none of the process's code runs first;
+  // but SIGKILL acts at once even on a stopped tracee (the detach would then fail with
+  // ESRCH), so it is sent once the process is let go.
   for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
     pid_t pid = it->stub->tid();
-    if (options.early_signal) ::kill(pid, options.early_signal);
+    std::vector<int> after_detach;
+    auto send = [&](int sig) {
+      if (sig == SIGKILL) {
+        after_detach.push_back(sig);
+      } else {
+        ::kill(pid, sig);
+      }
+    };
+    if (options.early_signal) send(options.early_signal);
     if (!channels.count(it->image.process.pid)) {
       if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
-      if (options.after_signal) ::kill(pid, options.after_signal);
+      if (options.after_signal) send(options.after_signal);
     }
     for (Tracee& t : it->threads) CR_TRY(t.detach());
     CR_TRY(it->stub->detach());
+    for (int sig : after_detach) ::kill(pid, sig);
   }
   if (!channels.empty()) {
     std::map<pid_t, pid_t> now;  // saved pid -> pid

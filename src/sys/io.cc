@@ -26,7 +26,7 @@ Result<void> write_all(int fd, const void* data, size_t size) {
   return {};
 }
 
-Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel) {
+Result<size_t> read_up_to(int fd, void* data, size_t size, int cancel) {
   auto* p = static_cast<char*>(data);
   size_t got = 0;
   while (got < size) {
@@ -36,16 +36,22 @@ Result<void> read_exact(int fd, void* data, size_t size, const char* what, int c
         if (errno == EINTR) continue;
         return Error::os("poll");
       }
-      if (fds[1].revents) return Error::os(format("reading %s: cancelled", what), ECANCELED);
+      if (fds[1].revents) return Error::os("reading: cancelled", ECANCELED);
     }
     ssize_t n = ::read(fd, p + got, size - got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error::os(format("read %s", what));
+      return Error::os("read");
     }
-    if (n == 0) return Error::corrupt(format("image truncated: end of stream inside %s (%zu of %zu bytes)", what, got, size));
+    if (n == 0) break;
     got += n;
   }
+  return got;
+}
+
+Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel) {
+  size_t got = CR_TRY(read_up_to(fd, data, size, cancel), "reading %s", what);
+  if (got < size) return Error::corrupt(format("image truncated: end of stream inside %s (%zu of %zu bytes)", what, got, size));
   return {};
 }
 

@@ -15,6 +15,9 @@ Result<void> write_all(int fd, const void* data, size_t size);
 // Reads exactly `size` bytes; a short stream is an error of kind CorruptImage ("truncated").
 // With `cancel` >= 0, waits with poll() and gives up (ECANCELED) once `cancel` is readable.
 Result<void> read_exact(int fd, void* data, size_t size, const char* what, int cancel = -1);
+// The same, but the end of the stream before `size` bytes is not an error: returns the
+// bytes read (fewer than `size` only at the end of the stream).
+Result<size_t> read_up_to(int fd, void* data, size_t size, int cancel = -1);
 Result<std::string> read_text_file(const std::string& path);
 Result<std::string> read_link(const std::string& path);
 // A duplicate of another process's descriptor (pidfd_open + pidfd_getfd, Linux 5.6): the

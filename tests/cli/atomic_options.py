@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Output-file options of cr_checkpoint: -f creates a 0400 file; --noclobber
-refuses an existing file (exit 17, file untouched); --clobber overwrites;
+refuses an existing file (exit 17, file untouched); --clobber overwrites in place
+(and makes a world-readable file 0400);
 --backup keeps the old file as FILE.~1~, FILE.~2~, ...; the default (atomic)
 replaces the file and leaves no temporary files; without -f the image is
 context.PID in the cwd; -F 1 streams the image to stdout."""
@@ -70,6 +71,18 @@ def body(t):
     t.check(h1 != h0, "--clobber left the old image content in place")
     t.check(head(img) == clitest.IMAGE_MAGIC, "--clobber image lacks the magic")
     t.check(listing() == ["img"], f"--clobber left files: {listing()}")
+    mode = os.stat(img).st_mode & 0o7777
+    t.check(mode == 0o400, f"--clobber image has mode {oct(mode)}, expected 0o400")
+
+    t.section("--clobber over a world-readable file: the image is 0400 all the same")
+    os.chmod(img, 0o644)
+    ino = os.stat(img).st_ino
+    r = ckpt("--clobber", "-f", img)
+    t.check(r.rc == 0, f"--clobber over a 0644 file failed: {r}")
+    t.check(os.stat(img).st_ino == ino, "--clobber did not write the file in place")
+    mode = os.stat(img).st_mode & 0o7777
+    t.check(mode == 0o400, f"--clobber kept the world-readable mode {oct(mode)}, expected 0o400")
+    h1 = digest(img)
 
     t.section("--backup renames the old image to img.~1~, then img.~2~")
     r = ckpt("--backup", "-f", img)

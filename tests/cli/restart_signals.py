@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cr_restart's signal options: --stop (and its alias --freeze) and the hidden
 --early-stop leave the restored process stopped; -S 10 delivers SIGUSR1 once it runs;
---early-abrt kills it with SIGABRT right away and cr_restart mirrors that; --run after
+--early-abrt kills it with SIGABRT right away and cr_restart mirrors that, as it does
+for --kill and -S 9 (SIGKILL, sent once the process is detached); --run after
 another signal option cancels it (the last one wins)."""
 import os
 import signal
@@ -45,6 +46,14 @@ def body(t):
     t.require_restored(rp, "spin_print", pid=s.pid, failure="--stop --run: no restore")
     t.check_running(s, "--stop --run", settle=0.2)
     t.kill_restored(rp, s.pid, "--stop --run")
+
+    for opt in (["--kill"], ["-S", "9"]):
+        what = " ".join(opt)
+        t.section(f"cr_restart {what}: restored, then killed by SIGKILL, mirrored by cr_restart")
+        r = t.run([t.cr_restart] + opt + [img], timeout=20)
+        t.check(r.rc == -signal.SIGKILL, f"{what}: cr_restart should die of SIGKILL (the restored process's death): {r}")
+        t.check("failed" not in r.err, f"{what}: cr_restart reported a failure: {r.err!r}")
+        t.check(t.wait_pid_free(s.pid), f"{what}: the restored process {s.pid} still runs")
 
     t.section("cr_restart --early-abrt: killed by SIGABRT, mirrored by cr_restart")
     r = t.run([t.cr_restart, "--early-abrt", img], timeout=20)
