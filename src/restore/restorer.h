@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,11 @@ struct RestoreOptions {
   // cr_restart's parent (the caller of the API), not of cr_restart (CLONE_PARENT).
   bool as_callers_child = false;
   std::function<void(uint64_t)> progress;
+  // Trust (docs/design.md): as root, the saved ids are given only when the image is
+  // root's (its owner, by fstat of in_fd unless `image_owner` says: uid, gid) or with
+  // --trust-image-ids; an image of another user may hold only that user's ids.
+  std::optional<std::pair<uid_t, gid_t>> image_owner;
+  bool trust_image_ids = false;
 };
 
 // Returns the pid of the restored process, which is running and is our child.
