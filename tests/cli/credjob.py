@@ -40,6 +40,8 @@ def ready(main_pid, forked):
     if any(clitest.tracer_pid(p) != 0 for p in pids):
         return False
     waits = [wait_syscall(p, t) for p in pids for t in tasks(p)]
+    if None in waits:  # running, or gone
+        return False
     return sorted(waits) == sorted([NR_RT_SIGTIMEDWAIT, NR_READ])
 
 
