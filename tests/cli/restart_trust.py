@@ -11,8 +11,13 @@
    made root's alone (0600) before the restart: root's cr_restart must not open it on
    the job's behalf (exit 13, EACCES, naming the file), with or without
    --trust-image-ids, and nothing of the job may run. Before the fix cr_restart opened
-   it as root and handed it to the user's process."""
+   it as root and handed it to the user's process.
+4. A uid-65534 job with a listening unix socket bound in a directory it could write;
+   before the restart the directory becomes root's alone and a root service binds that
+   name: root's cr_restart must fail (EADDRINUSE naming the path) and leave root's socket
+   file in place. Before the fix it unlinked it and bound the user's socket there."""
 import os
+import socket
 import sys
 
 sys.dont_write_bytecode = True
@@ -94,6 +99,26 @@ def body(t):
     os.chmod(secret, 0o600)
     for extra in ([], ["--trust-image-ids"]):
         refused(t, f"root-only file {' '.join(extra)}", job, img, extra, 13, [secret, "Permission denied"])
+
+    t.section("a socket name the job had, now a root service's, is not taken over")
+    sockdir = t.mkdir("sockets", mode=0o777)
+    path = os.path.join(sockdir, "service")
+    job = t.spawn([job_bin, "thread", "sock:" + path], name="sock", user=True)
+    credjob.wait_ready(t, job.pid, False, "sock")
+    img = t.path("sock.img")
+    checkpoint(t, job, img)
+    # The name is root's now: its directory writable by root alone, a root socket there.
+    os.unlink(path)
+    os.chmod(sockdir, 0o755)
+    service = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    service.bind(path)
+    service.listen(1)
+    inode = os.stat(path).st_ino
+    # The stale name cannot be unlinked as uid 65534, so binding finds it in use (98).
+    refused(t, "root's socket name", job, img, [], 98, [path, "in use"])
+    t.check(os.path.exists(path) and os.stat(path).st_ino == inode and os.stat(path).st_uid == 0,
+            "root's socket file was replaced")
+    service.close()
 
 
 if __name__ == "__main__":

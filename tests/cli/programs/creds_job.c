@@ -11,7 +11,8 @@
 // syscalls (per thread; glibc's wrappers would change every thread): the main task
 // uid/gid 65534 everywhere, no groups; the second task real/effective/saved/fs uids
 // 65534/65533/65532/65532, gids 65534/65533/65532/65532, groups 4 and 24.
-// FILE: opened read-only and kept open while waiting (tests of what a restart may open).
+// FILE: opened read-only and kept open while waiting (tests of what a restart may open);
+// sock:PATH instead binds a listening unix socket at PATH and keeps it.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,7 +101,15 @@ int main(int argc, char** argv) {
   mixed = argc > 2 && strcmp(argv[2], "mixed") == 0;
   const char* file = argc > 3 ? argv[3] : argc > 2 && !mixed ? argv[2] : NULL;
   int held = -1;
-  if (file && (held = open(file, O_RDONLY)) < 0) {
+  if (file && strncmp(file, "sock:", 5) == 0) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", file + 5);
+    held = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (held < 0 || bind(held, (struct sockaddr*)&addr, sizeof addr) || listen(held, 1)) {
+      perror(file);
+      return 1;
+    }
+  } else if (file && (held = open(file, O_RDONLY)) < 0) {
     perror(file);
     return 1;
   }
