@@ -60,6 +60,7 @@ struct Options {
   std::string hooks[kHookCount];
   bool quiet = false;
   int handle_fd = -1;  // serving libcr's cr_request_restart() (--libcr-restart-handle-fd)
+  bool trust_image_ids = false;
 };
 
 Options* g_options = nullptr;  // for fail()
@@ -203,6 +204,8 @@ void usage(FILE* out) {
           "  --allow-missing-cpu-features\n"
           "                          restart on a CPU lacking a feature of the checkpointing one\n"
           "                          (default: refused, exit 55)\n"
+          "  --trust-image-ids       as root, give the saved ids even when the image is not root's\n"
+          "                          (by default an image owned by a user restores only that user's ids)\n"
           "  --run                   let the process run (default)\n"
           "  -S, --signal NUM        send signal NUM once it runs\n"
           "  --stop, --term, --abort, --kill, --cont\n"
@@ -231,7 +234,7 @@ enum LongOnly {
   kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
   kTerm, kAbort, kKill, kCont, kEarlyStop, kEarlyAbrt, kOmitMaybe, kOmitAlways, kOmitNever, kKmsgNone, kKmsgError,
   kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure, kEarlySignal, kHandleFd,
-  kAllowCpu, kAllowChangedFiles,
+  kAllowCpu, kAllowChangedFiles, kTrustImageIds,
 };
 
 int usage_error(const char* fmt, const char* arg) {
@@ -263,6 +266,7 @@ int parse(int argc, char** argv, Options& o) {
       {"restore-sid", no_argument, nullptr, kRestoreSid}, {"no-restore-sid", no_argument, nullptr, kNoRestoreSid},
       {"kmsg-none", no_argument, nullptr, kKmsgNone}, {"kmsg-error", no_argument, nullptr, kKmsgError},
       {"kmsg-warning", no_argument, nullptr, kKmsgWarning},
+      {"trust-image-ids", no_argument, nullptr, kTrustImageIds},
       {"run-on-success", required_argument, nullptr, kHookSuccess_},
       {"run-on-fail-temp", required_argument, nullptr, kHookTemp_},
       {"run-on-fail-env", required_argument, nullptr, kHookEnv_},
@@ -341,6 +345,7 @@ int parse(int argc, char** argv, Options& o) {
       case kOmitMaybe: o.omit = Omit::Maybe; break;
       case kOmitAlways: o.omit = Omit::Always; break;
       case kOmitNever: o.omit = Omit::Never; break;
+      case kTrustImageIds: o.trust_image_ids = true; break;
       case kKmsgNone: o.kmsg = Kmsg::None; break;
       case kKmsgError: o.kmsg = Kmsg::Error; break;
       case kKmsgWarning: o.kmsg = Kmsg::Warning; break;
@@ -422,6 +427,28 @@ std::vector<int> inherited_fds(std::initializer_list<int> skip) {
   return out;
 }
 
+// The owner of a directory image (-d DIR) for the trust rule (docs/design.md "Trust"):
+// the user owning its context.* files; root's only if every file is root's. Files of two
+// different users are refused.
+Result<std::pair<uid_t, gid_t>> directory_image_owner(const std::string& dir) {
+  std::pair<uid_t, gid_t> owner{0, 0};
+  DIR* d = opendir(dir.c_str());
+  if (!d) return Error::os(format("opendir %s", dir.c_str()));
+  while (dirent* e = readdir(d)) {
+    if (strncmp(e->d_name, "context.", 8) != 0) continue;
+    struct stat st {};
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid == 0) continue;
+    if (owner.first != 0 && owner.first != st.st_uid) {
+      closedir(d);
+      return Error::os(format("%s holds images of two users (uid %u and %u)", dir.c_str(), (unsigned)owner.first,
+                              (unsigned)st.st_uid), EPERM);
+    }
+    owner = {st.st_uid, st.st_gid};
+  }
+  closedir(d);
+  return owner;
+}
+
 // What both ways of restarting (by hand, and serving cr_request_restart()) ask of the
 // engine, from the parsed options.
 RestoreOptions restore_options(const Options& o, int in, const std::string& name, const std::vector<int>& inherited) {
@@ -437,6 +464,7 @@ RestoreOptions restore_options(const Options& o, int in, const std::string& name
   ropt.after_signal = o.signal;
   ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;
+  ropt.trust_image_ids = o.trust_image_ids;
   return ropt;
 }
 
@@ -554,6 +582,11 @@ int main(int argc, char** argv) {
   ProgressLine progress("cr_restart", "read");
   RestoreOptions ropt = restore_options(o, in, name, inherited);
   ropt.source_path = source_path;
+  if (!o.dir.empty()) {
+    auto owner = directory_image_owner(o.dir);
+    if (!owner) return fail(exit_code_for(owner.error()), kHookEnv, "restart failed: %s", owner.error().message().c_str());
+    ropt.image_owner = *owner;
+  }
   ropt.progress = [&](uint64_t b) { progress.update(b); };
   WarningCapture warnings("cr_restart", o.quiet);
   auto pid = restore_process(ropt);

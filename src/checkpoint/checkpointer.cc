@@ -45,6 +45,7 @@
 #include "records/signals_record.h"
 #include "records/thread_record.h"
 #include "sys/cpu_features.h"
+#include "sys/credentials.h"
 #include "sys/io.h"
 
 namespace crest {
@@ -52,14 +53,6 @@ namespace crest {
 namespace {
 
 uint64_t to_u64(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); }
-
-std::vector<uint32_t> parse_ids(const std::string& s) {
-  std::vector<uint32_t> out;
-  std::istringstream in(s);
-  uint64_t v;
-  while (in >> v) out.push_back(static_cast<uint32_t>(v));
-  return out;
-}
 
 uint64_t parse_limit(const std::string& s) {
   std::string t = s;
@@ -103,9 +96,9 @@ Result<ProcessRecord> collect_process(pid_t pid) {
   p.env_end = to_u64(stat[51]);
   auto status = CR_TRY(read_status(pid));
   p.umask = std::strtoul(status.get("Umask").c_str(), nullptr, 8);
-  p.uids = parse_ids(status.get("Uid"));
-  p.gids = parse_ids(status.get("Gid"));
-  p.groups = parse_ids(status.get("Groups"));
+  p.uids = parse_id_list(status.get("Uid"));
+  p.gids = parse_id_list(status.get("Gid"));
+  p.groups = parse_id_list(status.get("Groups"));
   p.exe = CR_TRY(read_link(format("/proc/%d/exe", pid)));
   p.cwd = CR_TRY(read_link(format("/proc/%d/cwd", pid)));
   p.root = CR_TRY(read_link(format("/proc/%d/root", pid)));
@@ -176,6 +169,7 @@ Result<void> collect_with_injection(InjectionArea& area, const Tracee& t, Thread
   if (proc) add("brk", 0, SYS_brk, {0});
   add("sigaltstack", 0, SYS_sigaltstack, {0, area.output(kOutAltstack)});
   add("prctl(PR_GET_TID_ADDRESS)", 0, SYS_prctl, {PR_GET_TID_ADDRESS, area.output(kOutTidAddress)});
+  add("prctl(PR_GET_SECUREBITS)", 0, SYS_prctl, {PR_GET_SECUREBITS});
 
   std::vector<int64_t> results = CR_TRY(area.run(t, calls), "injected syscalls in thread %d", t.tid());
   for (size_t i = 0; i < results.size(); ++i)
@@ -204,6 +198,8 @@ Result<void> collect_with_injection(InjectionArea& area, const Tracee& t, Thread
   thread.altstack_size = ss.ss_size;
   thread.altstack_flags = ss.ss_flags;
   memcpy(&thread.clear_child_tid, out + kOutTidAddress, sizeof thread.clear_child_tid);
+  // Not in /proc: the thread's own answer (credentials_restore.cc sets it back).
+  thread.creds.securebits = static_cast<uint32_t>(results.back());  // the batch's last call
   return {};
 }
 
@@ -298,7 +294,10 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   d.proc = CR_TRY(collect_process(pid));
   d.proc.was_stopped = was_stopped;
   d.signals.shared_pending = CR_TRY(peek_pending(frozen.leader(), true));
-  for (Tracee& t : frozen.threads()) d.threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
+  for (Tracee& t : frozen.threads()) {
+    d.threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
+    d.threads.back().creds = CR_TRY(read_thread_credentials(pid, t.tid()), "thread %d", t.tid());
+  }
   // One read of smaps serves both (injected calls map nothing), which matters for
   // processes with thousands of areas.
   auto smaps = CR_TRY(read_smaps(pid));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "records/credentials_record.h"
 #include "records/signals_record.h"
 
 namespace crest {
@@ -20,6 +21,7 @@ struct ThreadRecord {
   uint64_t clear_child_tid = 0;
   uint64_t altstack_sp = 0, altstack_size = 0;
   uint32_t altstack_flags = 0;
+  CredentialsRecord creds;          // this thread's ids, groups, capabilities, securebits
 
   template <class V> void fields(V& v) {
     v.field("tid", tid); v.field("gp_regs", gp_regs); v.field("xsave", xsave);
@@ -29,6 +31,7 @@ struct ThreadRecord {
     v.field("clear_child_tid", clear_child_tid);
     v.field("altstack_sp", altstack_sp); v.field("altstack_size", altstack_size);
     v.field("altstack_flags", altstack_flags);
+    v.field("creds", creds);
   }
 };
 

@@ -131,6 +131,56 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
                          const RestoreOptions& options);
 Result<void> finish_memory(StubSession& s, const ProcessImage& image);
 
+// credentials_restore.cc (docs/design.md "Credentials", "Trust")
+// Whether the saved ids of every thread may be given: as root, any when the image is
+// root's or trusted, else only its owner's (no capabilities); as an ordinary user, only
+// cr_restart's own. Refused by name (EPERM) otherwise.
+Result<void> check_saved_credentials(const std::vector<const ProcessImage*>& images, const RestoreOptions& options);
+// The credentials cr_restart acts with for `image` (its main thread's, once checked).
+const CredentialsRecord& acting_credentials(const ProcessImage& image);
+// While alive, cr_restart's calling thread has the effective uid, gid and groups of `c`
+// (its filesystem ids follow): what it opens, binds, makes or changes is checked as the
+// restored process would be. Root only (a no-op otherwise); other threads keep theirs.
+class ActingAs {
+ public:
+  explicit ActingAs(const CredentialsRecord& c);
+  ~ActingAs();
+  ActingAs(const ActingAs&) = delete;
+  ActingAs& operator=(const ActingAs&) = delete;
+  Result<void> check() const;  // whether the switch worked
+
+ private:
+  bool active_ = false;
+  int failed_ = 0;
+  int dumpable_ = -1;
+  uid_t saved_euid_ = 0;
+  gid_t saved_egid_ = 0;
+  std::vector<gid_t> saved_groups_;
+};
+// Inside an ActingAs: root's effective uid back for one privileged step that grants the
+// restored process nothing (choosing the id of a System V object it then makes itself).
+class RestarterRights {
+ public:
+  RestarterRights();
+  ~RestarterRights();
+  RestarterRights(const RestarterRights&) = delete;
+  RestarterRights& operator=(const RestarterRights&) = delete;
+
+ private:
+  bool active_ = false;
+  uid_t euid_ = 0;
+};
+// In a freshly forked stub (raw syscalls, no allocation needed by the kernel side):
+// groups and filesystem ids of `c`, so that its chdir and exec are checked as the
+// restored process. Returns 0 or an errno.
+int act_as_natively(const CredentialsRecord& c);
+// The same injected into a stub (as root only): its file opens and maps are the
+// process's own until restore_thread_credentials().
+Result<void> act_as_in_stub(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const CredentialsRecord& c);
+// Last, per thread: gives the thread its saved ids, groups, capabilities and securebits
+// (as root), then reads them back and refuses by name any that differ.
+Result<void> restore_thread_credentials(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const CredentialsRecord& want);
+
 // threads_restore.cc
 // Creates the thread `rec` in the stub by injecting clone3(CLONE_THREAD) into the
 // leader (with its saved tid unless `fresh_tid`); returns it stopped before its first
@@ -142,8 +192,11 @@ Result<Tracee> inject_clone3(StubSession& s, uint64_t flags, pid_t want, bool fr
 // tree_restore.cc
 // Forks a child of the stub `parent` (injected clone3 with set_tid unless `fresh_pid`),
 // makes it exec `exe` and returns it stopped there, like a fresh stub.
-Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe);
-// In a forked stub: umask, cwd, personality and, as root, credentials.
+// `creds`: the child's, to act with before its exec (act_as_in_stub).
+Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe,
+                               const CredentialsRecord& creds);
+// In a forked stub: as root, the process's groups and filesystem ids (act_as_in_stub),
+// then umask, cwd, personality.
 Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const std::string& cwd);
 // Sends our `local` over the socket and receives it in the stub; returns its number there.
 Result<int> pass_fd(StubSession& s, int sock_local, int sock_remote, int local);

@@ -364,10 +364,20 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
 
   std::vector<const ProcessImage*> images;
   for (auto& p : procs) images.push_back(&p.image);
-  PipeSet pipes = CR_TRY(make_pipes(images, &options));
-  SocketSet sockets = CR_TRY(make_sockets(images));
+  // Every file, FIFO, socket name and IPC object is reached with the rights of the
+  // process that will hold it (as root: ActingAs; objects shared by the job: the eldest's).
+  PipeSet pipes;
+  SocketSet sockets;
+  {
+    ActingAs acting(acting_credentials(procs[0].image));
+    CR_TRY(acting.check());
+    pipes = CR_TRY(make_pipes(images, &options));
+    sockets = CR_TRY(make_sockets(images));
+  }
   PreparedMap prepared;
   for (auto& p : procs) {
+    ActingAs acting(acting_credentials(p.image));
+    CR_TRY(acting.check(), "process %d", p.image.process.pid);
     p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes, sockets, channels), "process %d", p.image.process.pid);
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
@@ -400,12 +410,15 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
         area = CR_TRY(choose_area(images, stub_maps, StubSession::kAreaSize));
       }
       p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
+      // Its exec gave it root's filesystem ids back: the files it maps are opened with its own.
+      CR_TRY(act_as_in_stub(p.session->sys, *p.stub, p.session->scratch, acting_credentials(p.image)), "process %d", rec.pid);
     } else {
       std::string exe = relocate_path(rec.exe, options.relocations);
       const char* deleted = " (deleted)";
       if (exe.size() > strlen(deleted) && exe.compare(exe.size() - strlen(deleted), std::string::npos, deleted) == 0)
         exe.resize(exe.size() - strlen(deleted));
-      p.stub.emplace(CR_TRY(fork_child_stub(*parent->session, rec.pid, !options.restore_pid, exe), "process %d", rec.pid));
+      p.stub.emplace(CR_TRY(fork_child_stub(*parent->session, rec.pid, !options.restore_pid, exe,
+                                                  acting_credentials(p.image)), "process %d", rec.pid));
       p.session = CR_TRY(start_stub_session(*p.stub, area), "process %d", rec.pid);
       CR_TRY(setup_child_basics(*p.session, p.image, relocate_path(rec.cwd, options.relocations)), "process %d", rec.pid);
       CR_TRY(install_fds(*p.session, sock_local.get(), sock_at, p.fds, p.image.fds), "process %d", rec.pid);
@@ -425,7 +438,12 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
         auto local = prepared.find({p.image.process.pid, rec.fd});
         if (local != prepared.end()) deleted_files.emplace(rec.params[0], local->second);
       }
-  SharedMemory shm = CR_TRY(make_shared_memory(images, deleted_files));
+  SharedMemory shm;
+  {
+    ActingAs acting(acting_credentials(procs[0].image));  // System V segments are found and made as the job
+    CR_TRY(acting.check());
+    shm = CR_TRY(make_shared_memory(images, deleted_files));
+  }
   for (auto& p : procs) close_prepared(p.fds);
   shm.sock_local = sock_local.get();
   shm.sock_remote = sock_at;
@@ -439,6 +457,24 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     zombie_stubs.push_back({CR_TRY(inject_clone3(*parent->session, 0, z.pid, !options.restore_pid, "zombie"), "zombie %d", z.pid),
                             z.wait_status, area});
   }
+  return {};
+}
+
+// Last of what needs root (its children and threads exist: creating them with set_tid
+// needed it): each thread's own credentials. Then what the stub kept for cr_restart's
+// sake is put as an exec'd process has it: no parent-death signal (the stub's SIGKILL
+// against cr_restart's death is no longer needed, PTRACE_O_EXITKILL holds), dumpable
+// (changing ids cleared it).
+Result<void> restore_credentials(Restoring& p) {
+  StubSession& s = *p.session;
+  CR_TRY(restore_thread_credentials(s.sys, *p.stub, s.scratch, p.image.threads[0].creds), "main thread");
+  for (size_t i = 1; i < p.image.threads.size(); ++i) {
+    Tracee& t = p.threads[i - 1];
+    RemoteSyscalls sys(t, s.area, s.sys.base());
+    CR_TRY(restore_thread_credentials(sys, t, s.scratch, p.image.threads[i].creds), "thread %d", p.image.threads[i].tid);
+  }
+  CR_TRY(s.sys.call("prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, 0}));
+  CR_TRY(s.sys.call("prctl(PR_SET_DUMPABLE)", SYS_prctl, {PR_SET_DUMPABLE, 1}));
   return {};
 }
 
@@ -459,6 +495,7 @@ Result<void> finish_process(Restoring& p, const RestoreOptions& options, int soc
     CR_TRY(restore_thread_kernel_state(sys, t, s.scratch, rec, pid), "thread %d", rec.tid);
     CR_TRY(fix_cached_tid(s, rec, t.tid()));
   }
+  CR_TRY(restore_credentials(p));
   CR_TRY(restore_kernel_state(s, p.image, pid));
   CR_TRY(s.sys.call("close", SYS_close, {static_cast<uint64_t>(sock_at)}));
   return {};
@@ -527,6 +564,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   for (auto& e : tree.processes) (e.zombie ? zombies : live).push_back(e);
   if (live.empty()) return Error::corrupt("the image has no live process");
   std::vector<Restoring> procs(live.size());
+  std::vector<const ProcessImage*> images;
   for (size_t i = 0; i < procs.size(); ++i) {
     procs[i].image = CR_TRY(read_process_sections(reader));
     if (procs[i].image.process.pid != live[i].pid)
@@ -535,7 +573,14 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     if (procs[i].image.process.root != "/")
       return Error::unsupported(format("process %d ran chrooted in %s; restoring a changed root directory is not supported yet",
                                        procs[i].image.process.pid, procs[i].image.process.root.c_str()));
-    CR_TRY(check_mapped_files(procs[i].image.process.pid, procs[i].image.memory.files, options));
+    images.push_back(&procs[i].image);
+  }
+  CR_TRY(check_saved_credentials(images, options));  // before anything is opened or made
+  for (auto& p : procs) {
+    // As the process: what a file's identity tells is only what it could stat itself.
+    ActingAs acting(acting_credentials(p.image));
+    CR_TRY(acting.check());
+    CR_TRY(check_mapped_files(p.image.process.pid, p.image.memory.files, options));
   }
   ScopeExit close_fds([&] {
     for (auto& p : procs) close_prepared(p.fds);
@@ -551,9 +596,12 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   CR_TRY(fill_memory(targets, reader, options));
   if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
   // System V semaphores and queues are global: changed only once the image is known whole.
-  std::vector<const ProcessImage*> images;
-  for (auto& p : procs) images.push_back(&p.image);
-  SysvTouched sysv_touched = CR_TRY(restore_sysv_ipc(images));  // sysv_ipc_restore.cc
+  SysvTouched sysv_touched;
+  {
+    ActingAs acting(acting_credentials(procs[0].image));
+    CR_TRY(acting.check());
+    sysv_touched = CR_TRY(restore_sysv_ipc(images));  // sysv_ipc_restore.cc
+  }
 
   const int sock_at = socket_number(procs);
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);

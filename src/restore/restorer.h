@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,11 @@ struct RestoreOptions {
   // changed since the checkpoint (machine_check.cc): warnings instead of refusals.
   bool allow_missing_cpu_features = false;
   bool allow_changed_files = false;
+  // Trust (docs/design.md): as root, the saved ids are given only when the image is
+  // root's (its owner, by fstat of in_fd unless `image_owner` says: uid, gid) or with
+  // --trust-image-ids; an image of another user may hold only that user's ids.
+  std::optional<std::pair<uid_t, gid_t>> image_owner;
+  bool trust_image_ids = false;
 };
 
 // Returns the pid of the restored process, which is running and is our child.

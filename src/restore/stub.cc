@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,8 +32,18 @@ namespace {
 }
 
 // Runs in the child: nothing here returns.
+// `parent`: cr_restart's pid, when the stub is its child (not with `go`).
 [[noreturn]] void become_stub(const ProcessImage& image, const std::vector<PreparedFd>& fds, int report,
-                              const std::string& exe, const std::string& cwd, int keep, int keep_at, int go) {
+                              const std::string& exe, const std::string& cwd, int keep, int keep_at, int go, pid_t parent,
+                              bool act_as) {
+  if (go < 0) {
+    // cr_restart may die at any instant before it has set PTRACE_O_EXITKILL: the stub
+    // must never outlive it and run the program from its start with the image's pid and
+    // descriptors. SIGKILL when cr_restart ends (cleared once the process is restored,
+    // restore_thread_credentials), and the check for an end before this line.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report, "prctl(PR_SET_PDEATHSIG)", errno);
+    if (getppid() != parent) _exit(127);
+  }
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);  // signals wait, pending, until the restore is done
@@ -57,14 +68,13 @@ namespace {
 
   const ProcessRecord& p = image.process;
   umask(p.umask);
+  // As root: the process's groups and filesystem ids, so that its cwd and executable are
+  // reached with its rights (its full credentials come last, restore_thread_credentials).
+  if (act_as) {
+    if (int e = act_as_natively(image.threads[0].creds)) child_fail(report, "taking the process's filesystem ids", e);
+  }
   if (chdir(cwd.c_str()) != 0) child_fail(report, ("chdir to the saved working directory " + cwd).c_str(), errno);
   personality(p.personality);
-  if (geteuid() == 0 && p.uids.size() >= 4 && p.gids.size() >= 4 && (p.uids[1] != 0 || p.gids[1] != 0)) {
-    std::vector<gid_t> groups(p.groups.begin(), p.groups.end());
-    if (setgroups(groups.size(), groups.data()) != 0) child_fail(report, "setgroups", errno);
-    if (setresgid(p.gids[0], p.gids[1], p.gids[2]) != 0) child_fail(report, "setresgid", errno);
-    if (setresuid(p.uids[0], p.uids[1], p.uids[2]) != 0) child_fail(report, "setresuid", errno);
-  }
   if (go >= 0) {
     // Not our parent's child: cr_restart seizes us, then says go (closing the pipe
     // unsaid means it gave up).
@@ -125,6 +135,8 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
     exe.resize(exe.size() - strlen(deleted));
   std::string cwd = relocate_path(image.process.cwd, options.relocations);
 
+  const pid_t self = getpid();
+  const bool self_is_root = geteuid() == 0;
   pid_t pid;
   if (options.restore_pid || sibling) {
     clone_args args{};
@@ -141,7 +153,8 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   } else {
     pid = fork();
   }
-  if (pid == 0) become_stub(image, fds, report, exe, cwd, keep, keep_at, sibling ? go_read.get() : -1);
+  if (pid == 0)
+    become_stub(image, fds, report, exe, cwd, keep, keep_at, sibling ? go_read.get() : -1, self, self_is_root);
   int clone_errno = errno;
   close(report);
   go_read.reset();

@@ -40,6 +40,7 @@ namespace crest {
 namespace {
 
 Result<void> set_next_id(const char* file, int id, const char* what, int key) {
+  RestarterRights privileged;  // the id only: the object is then made as the job (ActingAs)
   Fd f(::open(file, O_WRONLY | O_CLOEXEC));
   std::string text = format("%d", id);
   if (!f.valid() || ::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))

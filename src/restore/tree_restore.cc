@@ -50,10 +50,13 @@ Result<void> inject_execve(Tracee& t, RemoteSyscalls& sys, uint64_t scratch, con
 
 }  // namespace
 
-Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe) {
+Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, const std::string& exe,
+                               const CredentialsRecord& creds) {
   Tracee child = CR_TRY(inject_clone3(parent, 0, want, fresh_pid, "process"));
   // The child is a copy of the parent stub: our area is mapped at the same address.
   RemoteSyscalls sys(child, parent.area, parent.sys.base());
+  // Its executable is opened with its own rights, not its parent's.
+  CR_TRY(act_as_in_stub(sys, child, parent.scratch, creds), "process %d", want);
   auto r = inject_execve(child, sys, parent.scratch, exe);
   if (!r) {
     // The executable is gone: grow the process out of the parent's instead (only
@@ -67,19 +70,13 @@ Result<Tracee> fork_child_stub(StubSession& parent, pid_t want, bool fresh_pid, 
 
 Result<void> setup_child_basics(StubSession& s, const ProcessImage& image, const std::string& cwd) {
   const ProcessRecord& p = image.process;
+  // The exec gave it root's filesystem ids again: its cwd is entered with its own.
+  CR_TRY(act_as_in_stub(s.sys, s.tracee, s.scratch, acting_credentials(image)));
   CR_TRY(s.sys.call("umask", SYS_umask, {p.umask}));
   if (cwd.size() + 1 > 4096) return Error::invalid("working directory path too long");
   CR_TRY(s.tracee.write_memory(s.scratch, cwd.c_str(), cwd.size() + 1));
   CR_TRY(s.sys.call("chdir", SYS_chdir, {s.scratch}), "the saved working directory %s", cwd.c_str());
   CR_TRY(s.sys.call("personality", SYS_personality, {p.personality}));
-  if (geteuid() == 0 && p.uids.size() >= 4 && p.gids.size() >= 4 && (p.uids[1] != 0 || p.gids[1] != 0)) {
-    std::vector<uint32_t> groups(p.groups.begin(), p.groups.end());
-    if (groups.size() > 256) return Error::unsupported("more than 256 supplementary groups");
-    if (!groups.empty()) CR_TRY(s.tracee.write_memory(s.scratch, groups.data(), groups.size() * 4));
-    CR_TRY(s.sys.call("setgroups", SYS_setgroups, {groups.size(), s.scratch}));
-    CR_TRY(s.sys.call("setresgid", SYS_setresgid, {p.gids[0], p.gids[1], p.gids[2]}));
-    CR_TRY(s.sys.call("setresuid", SYS_setresuid, {p.uids[0], p.uids[1], p.uids[2]}));
-  }
   return {};
 }
 
