@@ -483,10 +483,8 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   coop.send_results(0);
   // (Processes stopped by an early SIGSTOP cannot answer.)
   if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);
-  for (pid_t pid : coop.checkpointed()) {
-    if (opt.after == AfterCheckpoint::Kill) ::kill(pid, SIGKILL);
-    else if (opt.after == AfterCheckpoint::Signal) ::kill(pid, opt.after_signal);
-  }
+  if (opt.after == AfterCheckpoint::Kill) coop.send_after_signal(SIGKILL);
+  else if (opt.after == AfterCheckpoint::Signal) coop.send_after_signal(opt.after_signal);
   if (opt.after == AfterCheckpoint::Run) coop.restop_stopped();
   else coop.restop_omitted();
   if (!first) return first.error();

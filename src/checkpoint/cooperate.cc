@@ -150,6 +150,11 @@ std::vector<pid_t> Cooperation::checkpointed() const {
   return out;
 }
 
+void Cooperation::send_after_signal(int sig) {
+  for (pid_t pid : checkpointed())
+    if (procs_.at(pid).raised != sig) ::kill(pid, sig);
+}
+
 // Members new to the checkpoint: busy lock, prohibit_self, ptrace policy, libcr.
 Result<void> Cooperation::add_members(const std::vector<pid_t>& pids, const CheckpointOptions& opt) {
   std::vector<pid_t> fresh;
@@ -307,7 +312,10 @@ void Cooperation::wait_done(int timeout_ms, const std::function<bool()>& cancell
       }
       proto::Done d{};
       if (static_cast<size_t>(got) >= sizeof d) memcpy(&d, buf, sizeof d);
-      if (d.magic == proto::kMagic && d.type == proto::kDone) p.done = true;
+      if (d.magic == proto::kMagic && d.type == proto::kDone) {
+        p.done = true;
+        p.raised = d.raised;
+      }
     }
   }
 }

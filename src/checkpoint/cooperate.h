@@ -52,6 +52,7 @@ struct CoopProcess {
   uint32_t decision = 0;
   std::vector<int> handles;  // Ready.handles
   bool was_stopped = false;  // job-control stopped when signalled (continued for its callbacks)
+  int raised = 0;            // Done.raised: the after-signal libcr raised itself
 };
 
 class Cooperation {
@@ -91,6 +92,9 @@ class Cooperation {
   void restop_omitted();
   // Ready cooperating processes that were checkpointed (not omitted).
   std::vector<pid_t> checkpointed() const;
+  // The positive after-action to every checkpointed cooperating process, except those
+  // whose libcr raised it itself inside its handler (Done.raised).
+  void send_after_signal(int sig);
 
  private:
   Result<void> add_members(const std::vector<pid_t>& pids, const CheckpointOptions& opt);

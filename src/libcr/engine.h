@@ -46,6 +46,22 @@ struct SpinLock {
   void unlock();
 };
 
+// ---- the application's CR_SIGNUM action (app_action.cc) ----
+
+// What the application installed on CR_SIGNUM while a crest handler owns it: the shadow
+// its sigaction()/signal() calls read and write (exported as crsig_app_action).
+struct AppAction {
+  int crest_owns;           // a crest handler is installed: shadow CR_SIGNUM from now on
+  int set;                  // the application installed `action`
+  struct sigaction action;
+};
+// The first copy's shared AppAction (resolved on first use; call it from the constructor).
+AppAction* app_action();
+// glibc's sigaction(), bypassing the interposition.
+int kernel_sigaction(int sig, const struct sigaction* act, struct sigaction* old);
+// A CR_SIGNUM that is not part of a checkpoint: the application's own action for it.
+void pass_to_application(int sig, siginfo_t* info, void* context);
+
 // ---- callbacks (callbacks.cc) ----
 
 struct Callback {
@@ -143,6 +159,7 @@ struct Process {
   int release_round = 0;   // = round when held threads may go
   uint32_t decision = 0;   // combined cr_checkpoint() flags
   int result_value = 0;
+  int after_signal = 0;    // the request's positive signal, raised before Done (continue)
   int abort_after = 0;     // a callback returned non-zero: abort() once done
   ThreadState* coordinator = nullptr;  // the handling thread's state (null if uninit)
   int channel = -1;

@@ -49,6 +49,21 @@ namespace crest::libcr {
 
 // ---- primitives ----
 
+// The request's positive signal (cr_checkpoint --term, --kill, --signal) on the continue
+// path, when libcr raises it itself: process-directed, while the raising thread is still
+// in libcr's handler (or libcr's callback thread) and every cr_init() thread is held in
+// its own, all with every signal blocked. It is delivered as they return, before the
+// interrupted program runs one more instruction (BLCR-API.md 1.5: after the callbacks).
+// SIGSTOP cannot be blocked and would stop the process before Done: the dumper sends it.
+int after_signal_for(int value) {
+  int sig = g.request.signal;
+  return value == 0 && sig > 0 && sig < 65 && sig != SIGSTOP ? sig : 0;
+}
+
+void raise_after_signal(int sig) {
+  if (sig) syscall(SYS_kill, sys_getpid(), sig);
+}
+
 pid_t sys_getpid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 pid_t sys_gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
@@ -271,6 +286,8 @@ int conclude(int round) {
   }
   abandon_late_participants(round);
   g.result_value = value;
+  // Read by hold_barrier(): every participant waits there until the signal is raised.
+  __atomic_store_n(&g.after_signal, after_signal_for(value), __ATOMIC_RELEASE);
   if (value > 0) {
     g.restart_info.requester = value;
     g.restart_info.src = g.result.src;
@@ -306,8 +323,12 @@ void simple_answer(uint32_t decision) {
   int fd = g.channel;
   if (channel_send(fd, &ready, sizeof ready)) {
     // The restarted copy of a libcr_run process resumes here too.
-    channel_recv(fd, &g.result, sizeof g.result);
-    proto::Done done{proto::kMagic, proto::kDone};
+    int got = channel_recv(fd, &g.result, sizeof g.result);
+    bool ok = got >= static_cast<int>(offsetof(proto::Result, src)) && g.result.magic == proto::kMagic &&
+              g.result.type == proto::kResult;
+    int sig = ok ? after_signal_for(g.result.value) : 0;
+    raise_after_signal(sig);  // pending until this handler returns
+    proto::Done done{proto::kMagic, proto::kDone, sig, 0};
     channel_send(fd, &done, sizeof done);
   }
   g.channel = -1;
@@ -366,19 +387,19 @@ void on_request(pid_t dumper, uint64_t token) {
   coordinate(self);
 }
 
-void handler(int, siginfo_t* info, void*) {
+void handler(int sig, siginfo_t* info, void* context) {
   int saved_errno = errno;
-  if (info && info->si_code == SI_QUEUE) {
-    uint64_t token = reinterpret_cast<uintptr_t>(info->si_value.sival_ptr);
-    if ((token & proto::kTokenTagMask) == proto::kTokenTag) {
-      if (info->si_pid == sys_getpid()) {
-        // libcr's own signals (the dumper is always another process).
-        if (token == proto::kInternalToken) on_phase2_signal();
-        else if (((token >> 32) & 0xFFFF) == kHoldKind) on_hold_signal(static_cast<int>(token & 0xFFFFFFFFu));
-      } else {
-        on_request(info->si_pid, token);
-      }
+  uint64_t token = info && info->si_code == SI_QUEUE ? reinterpret_cast<uintptr_t>(info->si_value.sival_ptr) : 0;
+  if ((token & proto::kTokenTagMask) == proto::kTokenTag) {
+    if (info->si_pid == sys_getpid()) {
+      // libcr's own signals (the dumper is always another process).
+      if (token == proto::kInternalToken) on_phase2_signal();
+      else if (((token >> 32) & 0xFFFF) == kHoldKind) on_hold_signal(static_cast<int>(token & 0xFFFFFFFFu));
+    } else {
+      on_request(info->si_pid, token);
     }
+  } else {
+    pass_to_application(sig, info, context);  // not a checkpoint's: the application's own
   }
   errno = saved_errno;
 }
@@ -445,18 +466,23 @@ __attribute__((constructor)) void libcr_constructor() {
     if (fn) fn(nscd_callback);
   }
 
+  // From now on the application's sigaction()/signal() on CR_SIGNUM change only its
+  // shadow action (app_action.cc); the kernel's stays a crest handler.
+  AppAction* app = app_action();
   struct sigaction current_action;
-  if (sigaction(proto::kSignal, nullptr, &current_action) == 0 &&
+  if (kernel_sigaction(proto::kSignal, nullptr, &current_action) == 0 &&
       (current_action.sa_flags & SA_SIGINFO) && current_action.sa_sigaction != handler) {
-    if (rank_of_handler(reinterpret_cast<void*>(current_action.sa_sigaction)) >= rank_of_kind(kLibKind))
+    if (rank_of_handler(reinterpret_cast<void*>(current_action.sa_sigaction)) >= rank_of_kind(kLibKind)) {
+      __atomic_store_n(&app->crest_owns, 1, __ATOMIC_RELEASE);
       return;
+    }
   }
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = handler;
   action.sa_flags = SA_RESTART | SA_SIGINFO;
   sigfillset(&action.sa_mask);
-  sigaction(proto::kSignal, &action, nullptr);
+  if (kernel_sigaction(proto::kSignal, &action, nullptr) == 0) __atomic_store_n(&app->crest_owns, 1, __ATOMIC_RELEASE);
 }
 
 }  // namespace
@@ -515,7 +541,8 @@ void hold_barrier(ThreadState* self, int round, int value) {
   int hold = self ? load(&self->hold) : load(&g.hold_uninit);
   if (hold == CR_HOLD_DFLT) hold = load(&g.hold_init);
   int needed = value > 0 ? CR_HOLD_RSTRT : CR_HOLD_CONT;
-  if (!(hold & needed)) return;
+  // With an after-signal to raise, nobody leaves its handler before it is raised.
+  if (!(hold & needed) && !__atomic_load_n(&g.after_signal, __ATOMIC_ACQUIRE)) return;
   for (;;) {
     int seen = __atomic_load_n(&g.release_round, __ATOMIC_SEQ_CST);
     if (seen == round) break;
@@ -549,16 +576,21 @@ void finish(ThreadState* self, int round) {
   // Wait for every other thread's after-code and hooks (those that took part), then
   // release the held ones, and tell the dumper (or restorer).
   wait_event([&] { return all_participants(round, &ThreadState::done_round); });
-  __atomic_store_n(&g.release_round, round, __ATOMIC_SEQ_CST);
-  futex_wake_all(&g.release_round);
-  if (self) self->tid = sys_gettid();
+  // The after-signal: raised before anyone is released, and Done sent before too, since
+  // a released thread's handler returns into the signal.
+  int sig = __atomic_exchange_n(&g.after_signal, 0, __ATOMIC_ACQ_REL);
+  raise_after_signal(sig);
   int fd = g.channel;
   g.channel = -1;
   g.coordinator = nullptr;
+  if (self) self->tid = sys_gettid();
   __atomic_store_n(&g.busy, 0, __ATOMIC_SEQ_CST);
   futex_wake_all(&g.busy);
-  proto::Done done{proto::kMagic, proto::kDone};
-  channel_send(fd, &done, sizeof done);
+  proto::Done done{proto::kMagic, proto::kDone, sig, 0};
+  if (sig) channel_send(fd, &done, sizeof done);
+  __atomic_store_n(&g.release_round, round, __ATOMIC_SEQ_CST);
+  futex_wake_all(&g.release_round);
+  if (!sig) channel_send(fd, &done, sizeof done);
   close(fd);
   if (__atomic_load_n(&g.abort_after, __ATOMIC_ACQUIRE)) abort();
 }

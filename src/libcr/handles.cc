@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "internal.h"
 #include "protocol.h"
 
@@ -200,11 +202,44 @@ int handle_reap(unsigned long* handle) {
   return err != 0 ? fail(err) : leader;
 }
 
+namespace {
+
+// A restarted requester's handle is ready at once (it holds CR_ERESTARTED), while the
+// restart part of that checkpoint may still run in other threads (a thread-context
+// callback, the hold barrier): the request is complete from the application's view only
+// when cr_status() says IDLE again (BLCR). Waits for that, up to what is left of timeout
+// (false when it runs out). A thread that is itself part of the checkpoint (a callback,
+// its hook) does not wait for itself.
+bool wait_restart_complete(unsigned long* handle, struct timeval* timeout) {
+  HandleState* h = handle_find(static_cast<int>(*handle));
+  if (!h) return true;
+  handle_pump(h);
+  if (!h->finished || h->err != CR_ERESTARTED) return true;
+  ThreadState* self = current();
+  if (self && (__atomic_load_n(&self->in_part, __ATOMIC_ACQUIRE) > 0 || __atomic_load_n(&self->active, __ATOMIC_ACQUIRE) > 0))
+    return true;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  long long limit_ms = timeout ? timeout->tv_sec * 1000LL + (timeout->tv_usec + 999) / 1000 : -1;
+  for (;;) {
+    int busy = __atomic_load_n(&g.busy, __ATOMIC_ACQUIRE);
+    if (!busy) return true;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (limit_ms >= 0 && spent >= limit_ms) return false;
+    long long wait = limit_ms < 0 ? 100 : limit_ms - spent < 100 ? limit_ms - spent : 100;
+    futex_wait(&g.busy, busy, static_cast<int>(wait));
+  }
+}
+
+}  // namespace
+
 int handle_poll(unsigned long* handle, struct timeval* timeout, char** msg_p, int (*reap)(unsigned long*),
                 int done_bias) {
   int rc = cr_wait_checkpoint(handle, timeout);
   if (rc == 0) return 0;
   if (rc < 0) return CR_POLL_CHKPT_ERR_PRE;
+  if (!wait_restart_complete(handle, timeout)) return 0;
   if (msg_p) {
     int len = cr_log_checkpoint(handle, 0, nullptr);
     if (len < 0) return CR_POLL_CHKPT_ERR_LOG;

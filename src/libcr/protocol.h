@@ -126,6 +126,12 @@ struct Result {
 
 struct Done {
   uint32_t magic, type;
+  // The positive signal of the request (Request.signal > 0, continue path) that libcr
+  // raised itself while still inside its handler with every signal blocked, so it is
+  // delivered before the interrupted program runs again (BLCR's order); 0 if none. The
+  // dumper does not send that signal again.
+  int32_t raised;
+  int32_t pad;
 };
 
 // ---------------------------------------------------------------------------------------

@@ -67,8 +67,14 @@ static void hook(cr_hook_event_t ev) {
   else other_hooks++;
 }
 
+/* The driver's Request carries signal 15: libcr raises it on the continue path before
+ * any thread leaves its handler (issue 13, behaviour 3), once per round. */
+static volatile sig_atomic_t sigterms;
+static void on_sigterm(int sig) { (void)sig; sigterms++; }
+
 int main(void) {
   main_tid = cb_gettid();
+  signal(SIGTERM, on_sigterm);
   CHECK_EQ(cr_init(), 0);
   CHECK_EQ(cr_register_callback(thread_cb, (void *)0, CR_THREAD_CONTEXT), CR_THREAD_CONTEXT | 0);
   CHECK_EQ(cr_register_callback(thread_cb, (void *)1, CR_THREAD_CONTEXT), CR_THREAD_CONTEXT | 1);
@@ -94,6 +100,7 @@ int main(void) {
     CHECK_EQ(cont_thread_hooks, 1);
     CHECK(cont_thread_hook_tid != main_tid);
     CHECK_EQ(other_hooks, 0);
+    CHECK_EQ(sigterms, round);
     CHECK_EQ(cr_status(), CR_STATE_IDLE);
   }
   printf("ok\n");

@@ -24,3 +24,50 @@ def reap_all():
             return
         if pid == 0:
             return
+
+
+def lines(path):
+    """The lines of an event file (none when it does not exist yet)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def start_until_ready(argv, events):
+    """Starts argv (an event-file program: event_log.h) and waits until it wrote "ready"
+    and sits in its sleep. Returns the Popen; the caller ends it (end_all)."""
+    import subprocess
+    import time
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while "ready" not in lines(events):
+        if time.time() > deadline or p.poll() is not None:
+            p.kill()
+            p.wait()
+            fail(f"{argv[0]} never got ready (status {p.poll()})")
+        time.sleep(0.02)
+    time.sleep(0.1)  # inside its sleep
+    return p
+
+
+def restart_events(tools, ctx, events, seen):
+    """cr_restart ctx; returns (its exit status, the event lines written after `seen`)."""
+    import subprocess
+    try:
+        r = subprocess.run([os.path.join(tools, "cr_restart"), ctx], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        fail(f"the restarted copy did not finish in 60 s; events {lines(events)[len(seen):]}")
+    if r.returncode != 7:
+        print(r.stderr, file=sys.stderr)
+    return r.returncode, lines(events)[len(seen):]
+
+
+def end_all(procs):
+    """Kills (by pid) and waits for every Popen still running, then reaps the rest."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    reap_all()
