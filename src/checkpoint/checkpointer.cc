@@ -8,7 +8,7 @@
 //      address, brk); libcr's channel and request handles are marked, the image's own
 //      output descriptor left out;
 //   4. write the image: header, ProcessTree, then per process Process, Thread, Signals,
-//      FdTable, FileData, PipeData, SocketData, MemoryMap; then MemoryPages..., Trailer;
+//      Attributes, FdTable, FileData, PipeData, SocketData, MemoryMap; then MemoryPages..., Trailer;
 //   5. the early signal, thaw, Result(0) to the cooperating processes and their Done,
 //      then the after-checkpoint action (at once, while frozen, for the others). The
 //      Tracee destructors detach on every early return, so an error leaves the targets
@@ -32,6 +32,8 @@
 #include <set>
 #include <sstream>
 
+#include "attrs/attribute_table.h"
+#include "attrs/unsupported_state.h"
 #include "checkpoint/cooperate.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
@@ -138,9 +140,9 @@ struct KernelSigaction {
 
 // State only the process itself can report, read with injected syscalls: per thread
 // (sigaltstack, clear_child_tid), and for the whole process through the leader
-// (sigactions, itimers, brk).
+// (sigactions, itimers, brk); and the process attributes (src/attrs), in the same session.
 Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, ThreadRecord& thread, ProcessRecord* proc,
-                                    SignalsRecord* signals) {
+                                    SignalsRecord* signals, pid_t pid, AttributesDump& attrs, bool skip_unsupported) {
   auto session = CR_TRY(AutoRemoteSyscalls::create(t, code_address), "preparing injected syscalls in thread %d", t.tid());
   auto& sys = session->sys();
   uint64_t scratch = session->scratch();
@@ -171,6 +173,7 @@ Result<void> collect_with_injection(const Tracee& t, uint64_t code_address, Thre
   CR_TRY(sys.call("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, {PR_GET_TID_ADDRESS, scratch}));
   CR_TRY(t.read_memory(scratch, &tid_address, sizeof tid_address));
   thread.clear_child_tid = tid_address;
+  CR_TRY(attrs.read_thread({pid, t.tid(), proc != nullptr, sys, scratch, skip_unsupported}));
   CR_TRY(session->finish(), "restoring thread %d after injected syscalls", t.tid());
   return {};
 }
@@ -221,6 +224,7 @@ Result<void> check_leader_alive(pid_t pid) {
 struct ProcessDump {
   ProcessRecord proc;
   SignalsRecord signals;
+  AttributesDump attrs;  // src/attrs
   std::vector<ThreadRecord> threads;
   FdTableRecord fds;
   MemoryMapRecord map;
@@ -237,10 +241,13 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   // processes with thousands of areas.
   auto smaps = CR_TRY(read_smaps(pid));
   uint64_t code_address = CR_TRY(find_code_address(smaps));
+  std::vector<pid_t> tids;
+  for (const ThreadRecord& t : d.threads) tids.push_back(t.tid);
+  CR_TRY(check_unsupported_state(pid, tids, smaps, skip_unsupported));  // src/attrs: timers, locks, seccomp, ...
   for (size_t i = 0; i < d.threads.size(); ++i) {
     bool leader = i == 0;
     CR_TRY(collect_with_injection(frozen.threads()[i], code_address, d.threads[i], leader ? &d.proc : nullptr,
-                                  leader ? &d.signals : nullptr));
+                                  leader ? &d.signals : nullptr, pid, d.attrs, skip_unsupported));
   }
   d.map = CR_TRY(collect_memory_map(pid, smaps, save));
   d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
@@ -329,6 +336,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
     CR_TRY(writer.write_record(SectionType::Process, pid, d.proc));
     for (const ThreadRecord& t : d.threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
     CR_TRY(writer.write_record(SectionType::Signals, pid, d.signals));
+    CR_TRY(writer.write_record(SectionType::Attributes, pid, d.attrs.record()));
     CR_TRY(writer.write_record(SectionType::FdTable, pid, d.fds));
     CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
     CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);
