@@ -11,6 +11,7 @@
 #include "attrs/no_new_privs.h"
 #include "attrs/oom_score_adj.h"
 #include "attrs/pdeathsig.h"
+#include "attrs/posix_timers.h"
 #include "attrs/scheduling.h"
 #include "attrs/thp_disable.h"
 #include "attrs/timer_slack.h"
@@ -47,12 +48,13 @@ AttributeOps ops() {
 
 // Restore order: scheduling before the timer slack (a real-time policy zeroes the slack);
 // oom_score_adj before dumpable (a non-dumpable process's /proc files are root's);
+// POSIX timers late, so that they are armed shortly before the process runs;
 // no_new_privs last.
 const std::vector<AttributeOps>& table() {
   static const std::vector<AttributeOps> units = {
       ops<Scheduling>(), ops<TimerSlack>(),     ops<OomScoreAdj>(), ops<LoginUid>(),
       ops<Membarrier>(), ops<ThpDisable>(),     ops<ChildSubreaper>(), ops<ParentDeathSignal>(),
-      ops<KeepCaps>(),   ops<Dumpable>(),       ops<NoNewPrivs>(),
+      ops<KeepCaps>(),   ops<PosixTimers>(),    ops<Dumpable>(),       ops<NoNewPrivs>(),
   };
   return units;
 }

@@ -25,18 +25,6 @@ struct Subject {
 
 std::string thread_name(const Subject& s, pid_t tid) { return tid == s.pid ? std::string() : format("thread %d: ", tid); }
 
-// /proc/PID/timers lists every POSIX timer (timer_create) of the process.
-Result<std::vector<std::string>> posix_timers(const Subject& s) {
-  std::vector<std::string> out;
-  auto text = read_text_file(format("/proc/%d/timers", s.pid));
-  if (!text) return out;  // a kernel without CONFIG_CHECKPOINT_RESTORE does not show them
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("ID: ", 0) == 0) out.push_back(format("POSIX timer %s (timer_create)", line.substr(4).c_str()));
-  return out;
-}
-
 // "lock:" lines of /proc/PID/fdinfo/FD: the locks held through that open file.
 Result<std::vector<std::string>> file_locks(const Subject& s) {
   std::vector<std::string> out;
@@ -148,7 +136,7 @@ struct Check {
 };
 
 constexpr Check kChecks[] = {
-    {"POSIX timers", posix_timers},   {"file locks", file_locks},
+    {"file locks", file_locks},
     {"seccomp", seccomp},             {"AIO contexts", aio_contexts},
     {"time namespace", pending_time_namespace}, {"capabilities", capabilities},
 };

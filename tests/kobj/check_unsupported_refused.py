@@ -17,7 +17,7 @@ import tempfile
 import time
 
 WHAT = {
-    "timer": "POSIX timer",
+    "timer": "on a CPU-time clock of a given process",
     "posix_lock": "fd 7 holds a lock: POSIX WRITE",
     "ofd_lock": "fd 7 holds a lock: OFD WRITE",
     "flock": "fd 7 holds a lock: flock WRITE",

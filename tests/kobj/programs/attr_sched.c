@@ -4,7 +4,8 @@
  * As root two threads are real-time (SCHED_FIFO 10; SCHED_RR 3 with nice 4 kept
  * underneath); as an ordinary user they are SCHED_OTHER nice 11 and SCHED_BATCH nice 19
  * (an ordinary user may raise nice and choose BATCH/IDLE, not lower nice or go real-time).
- * One thread has SCHED_RESET_ON_FORK. */
+ * One thread has SCHED_RESET_ON_FORK. Nice values are relative to the one the program
+ * starts with (an ordinary user under `nice` cannot go below it), at most 19. */
 #include "kobj.h"
 
 #include <pthread.h>
@@ -83,6 +84,11 @@ int main(void) {
         threads[3] = (struct want){"other", SCHED_OTHER, 11, 0, 0, 50001, {-1, -1}, {-1, -1}};
         threads[4] = (struct want){"batch19", SCHED_BATCH, 19, 0, 0, 1, {-1, -1}, {-1, -1}};
     }
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    t_assert(errno == 0);
+    for (int i = 0; i < NTHREADS; i++)
+        threads[i].nice = base + threads[i].nice > 19 ? 19 : base + threads[i].nice;
     apply(&threads[0]);
     report(&threads[0], "before");
     pthread_t tids[NTHREADS];

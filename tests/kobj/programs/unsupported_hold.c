@@ -1,7 +1,7 @@
 /* Holds one kind of state crest does not restore yet, then waits to be checkpointed
  * (check_unsupported_refused.py): prints "READY" once it holds it, then pause()s.
  * Usage: unsupported_hold CASE DIR   (DIR: a scratch directory for the lock file)
- * Cases: timer, posix_lock, ofd_lock, flock, lease, seccomp, aio, timens, caps,
+ * Cases: timer (on a CPU-time clock of a pid), posix_lock, ofd_lock, flock, lease, seccomp, aio, timens, caps,
  * securebits. Locks are held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,9 +45,12 @@ int main(int argc, char **argv) {
     }
     const char *c = argv[1];
     if (!strcmp(c, "timer")) {
+        /* on a CPU-time clock of a given pid (restored timers are on the other clocks) */
         struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
         timer_t t;
-        CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0);
+        clockid_t clock;
+        CHECK(clock_getcpuclockid(getpid(), &clock) == 0);
+        CHECK(timer_create(clock, &ev, &t) == 0);
         struct itimerspec its = {{0, 0}, {600, 0}};
         CHECK(timer_settime(t, 0, &its, NULL) == 0);
     } else if (!strcmp(c, "posix_lock") || !strcmp(c, "ofd_lock")) {
