@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""State crest does not restore is refused by name (run as root). The program
+"""State crest does not restore is refused by name (as root; as uid 65534 too for what an
+ordinary user can hold). The program
 (programs/unsupported_hold.c) holds one kind of it and waits; then:
   1. cr_checkpoint PID must exit 95 (ENOTSUP), naming the process and what it holds
      (for a lock: the fd), leave no image, and leave the program running, untraced;
