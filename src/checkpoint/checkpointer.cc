@@ -8,7 +8,7 @@
 //      address, brk); libcr's channel and request handles are marked, the image's own
 //      output descriptor left out;
 //   4. write the image: header, ProcessTree, then per process Process, Thread, Signals,
-//      FdTable, FileData, PipeData, SocketData, MemoryMap; then MemoryPages..., Trailer;
+//      Attributes, FdTable, FileData, PipeData, SocketData, MemoryMap; then MemoryPages..., Trailer;
 //   5. the early signal, thaw, Result(0) to the cooperating processes and their Done,
 //      then the after-checkpoint action (at once, while frozen, for the others). The
 //      Tracee destructors detach on every early return, so an error leaves the targets
@@ -32,6 +32,8 @@
 #include <set>
 #include <sstream>
 
+#include "attrs/attribute_table.h"
+#include "attrs/unsupported_state.h"
 #include "checkpoint/cooperate.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
@@ -40,7 +42,7 @@
 #include "checkpoint/scope_safety.h"
 #include "records/process_tree_record.h"
 #include "ptrace/injection_area.h"
-#include "ptrace/remote_syscalls.h"
+
 #include "records/process_record.h"
 #include "records/signals_record.h"
 #include "records/thread_record.h"
@@ -138,13 +140,17 @@ constexpr size_t kOutItimers = 2048;     // 3 x itimerval
 constexpr size_t kOutAltstack = 2176;    // stack_t
 constexpr size_t kOutTidAddress = 2208;  // u64
 static_assert(sizeof(KernelSigaction) * 64 <= kOutItimers && kOutItimers + 3 * sizeof(itimerval) <= kOutAltstack);
-static_assert(kOutAltstack + sizeof(stack_t) <= kOutTidAddress && kOutTidAddress + 8 <= InjectionArea::kOutputSize);
+constexpr size_t kOutProbe = 2560;       // the process attributes' scratch (src/attrs)
+static_assert(kOutAltstack + sizeof(stack_t) <= kOutTidAddress && kOutTidAddress + 8 <= kOutProbe);
+static_assert(kOutProbe + 512 <= InjectionArea::kOutputSize);
 
 // State only the process itself can report, read with injected syscalls run as one batch
 // per thread (InjectionArea): per thread (sigaltstack, clear_child_tid), and for the
-// whole process through the leader (sigactions, itimers, brk).
+// whole process through the leader (sigactions, itimers, brk); then the process
+// attributes (src/attrs), whose units choose their calls by what earlier ones answered:
+// one batch per call.
 Result<void> collect_with_injection(InjectionArea& area, const Tracee& t, ThreadRecord& thread, ProcessRecord* proc,
-                                    SignalsRecord* signals) {
+                                    SignalsRecord* signals, pid_t pid, AttributesDump& attrs, bool skip_unsupported) {
   struct Named {
     const char* name;
     int detail;
@@ -200,6 +206,8 @@ Result<void> collect_with_injection(InjectionArea& area, const Tracee& t, Thread
   memcpy(&thread.clear_child_tid, out + kOutTidAddress, sizeof thread.clear_child_tid);
   // Not in /proc: the thread's own answer (credentials_restore.cc sets it back).
   thread.creds.securebits = static_cast<uint32_t>(results.back());  // the batch's last call
+  AreaSyscalls sys(area, t);
+  CR_TRY(attrs.read_thread({pid, t.tid(), proc != nullptr, sys, area.output(kOutProbe), skip_unsupported}));
   return {};
 }
 
@@ -282,6 +290,7 @@ Result<void> check_cancelled(const std::function<bool()>& cancelled) {
 struct ProcessDump {
   ProcessRecord proc;
   SignalsRecord signals;
+  AttributesDump attrs;  // src/attrs
   std::vector<ThreadRecord> threads;
   FdTableRecord fds;
   MemoryMapRecord map;
@@ -301,6 +310,9 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   // One read of smaps serves both (injected calls map nothing), which matters for
   // processes with thousands of areas.
   auto smaps = CR_TRY(read_smaps(pid));
+  std::vector<pid_t> tids;
+  for (const ThreadRecord& t : d.threads) tids.push_back(t.tid);
+  CR_TRY(check_unsupported_state(pid, tids, smaps, skip_unsupported));  // src/attrs: timers, locks, seccomp, ...
   {
     Gadget gadget = CR_TRY(find_syscall_gadget(frozen.leader(), smaps));
     auto area = CR_TRY(InjectionArea::create(frozen.leader(), gadget.address, gadget.borrowed), "process %d", pid);
@@ -308,7 +320,7 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
       CR_TRY(check_cancelled(cancelled));
       bool leader = i == 0;
       CR_TRY(collect_with_injection(*area, frozen.threads()[i], d.threads[i], leader ? &d.proc : nullptr,
-                                    leader ? &d.signals : nullptr));
+                                    leader ? &d.signals : nullptr, pid, d.attrs, skip_unsupported));
     }
   }  // the area is unmapped
   d.map = CR_TRY(collect_memory_map(pid, smaps, save));
@@ -402,6 +414,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
     CR_TRY(writer.write_record(SectionType::Process, pid, d.proc));
     for (const ThreadRecord& t : d.threads) CR_TRY(writer.write_record(SectionType::Thread, t.tid, t));
     CR_TRY(writer.write_record(SectionType::Signals, pid, d.signals));
+    CR_TRY(writer.write_record(SectionType::Attributes, pid, d.attrs.record()));
     CR_TRY(writer.write_record(SectionType::FdTable, pid, d.fds));
     CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
     CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);

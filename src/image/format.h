@@ -27,6 +27,7 @@ enum class SectionType : uint32_t {
   SocketData = 10,  // u64 inode, u32 message count, u32 0, then per message: u32 length,
                     // u32 sender name length, sender name, bytes
   SysvIpc = 12,     // SysvIpcRecord: System V semaphore sets and message queues the job uses
+  Attributes = 20,  // AttributesRecord: the process's attributes, one entry per unit (src/attrs)
   Trailer = 0xFFFF,
 };
 

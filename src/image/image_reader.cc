@@ -86,7 +86,7 @@ Result<Section> ImageReader::next_section(std::vector<uint8_t> reuse) {
     case SectionType::Process: case SectionType::MemoryMap: case SectionType::MemoryPages:
     case SectionType::Thread: case SectionType::FdTable: case SectionType::Signals:
     case SectionType::FileData: case SectionType::ProcessTree: case SectionType::PipeData: case SectionType::SocketData:
-    case SectionType::MemoryPagesCompressed: case SectionType::SysvIpc:
+    case SectionType::MemoryPagesCompressed: case SectionType::SysvIpc: case SectionType::Attributes:
     case SectionType::Trailer:
       break;
     default:

@@ -22,6 +22,7 @@ const char* section_name(SectionType t) {
     case SectionType::PipeData: return "PipeData";
     case SectionType::SocketData: return "SocketData";
     case SectionType::SysvIpc: return "SysvIpc";
+    case SectionType::Attributes: return "Attributes";
     case SectionType::MemoryPagesCompressed: return "MemoryPagesCompressed";
     case SectionType::Trailer: return "Trailer";
   }

@@ -224,4 +224,13 @@ Result<std::vector<int64_t>> InjectionArea::run(const Tracee& t, const std::vect
   return results;
 }
 
+Result<uint64_t> AreaSyscalls::call(const char* name, long nr, std::initializer_list<uint64_t> args) {
+  BatchCall c{nr, {}};
+  size_t i = 0;
+  for (uint64_t a : args) c.args[i++] = a;
+  std::vector<int64_t> r = CR_TRY(area_.run(tracee_, {c}), "%s in thread %d", name, tracee_.tid());
+  if (r[0] < 0 && r[0] >= -4095) return Error::remote(format("%s in thread %d", name, tracee_.tid()), static_cast<int>(-r[0]));
+  return static_cast<uint64_t>(r[0]);
+}
+
 }  // namespace crest

@@ -82,6 +82,21 @@ class InjectionArea {
   uint64_t address_ = 0;
 };
 
+// One syscall at a time in a thread, each run as a batch of one through `area`: for code
+// that picks its next call by the last one's answer (the process attributes, src/attrs).
+// Each call is as safe against a dying tracer as any batch.
+class AreaSyscalls {
+ public:
+  AreaSyscalls(InjectionArea& area, const Tracee& t) : area_(area), tracee_(t) {}
+  // Runs syscall `nr`; a result in [-4095, -1] becomes a RemoteOs error naming `name`.
+  Result<uint64_t> call(const char* name, long nr, std::initializer_list<uint64_t> args = {});
+  const Tracee& tracee() const { return tracee_; }
+
+ private:
+  InjectionArea& area_;
+  const Tracee& tracee_;
+};
+
 // The registers a thread resumes with after injected syscalls: the ones it stopped with,
 // except that a syscall it was interrupted in is made to start again (the kernel's own
 // restart logic does not run after an injected syscall).

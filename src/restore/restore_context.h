@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "attrs/attributes_record.h"
 #include "base/fd.h"
 #include "image/image_reader.h"
 #include "ptrace/remote_syscalls.h"
@@ -27,6 +28,7 @@ struct ProcessImage {
   ProcessRecord process;
   std::vector<ThreadRecord> threads;  // [0] is the thread-group leader
   SignalsRecord signals;
+  AttributesRecord attributes;  // src/attrs (absent in older images: nothing to restore)
   FdTableRecord fds;
   std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
   struct PipeContents {

@@ -8,6 +8,7 @@
 //   5. with injected syscalls: mm fields, comm, rlimits, sigactions, sigaltstack, robust
 //      list, tid address, rseq, close-on-exec flags, pending signals, itimers; then unmap
 //      our page;
+//   5b. the process attributes (src/attrs: scheduling, oom_score_adj, prctl flags, ...);
 //   6. registers (an interrupted syscall is re-entered), XSAVE state, signal mask; detach;
 //   7. processes with libcr (an fd of kind LibcrChannel) find the restart's Result waiting
 //      on their channel: wait (a few seconds at most) for their Done, then send the
@@ -42,6 +43,7 @@
 #include "base/fd.h"
 #include "base/scope_exit.h"
 #include "checkpoint/busy_lock.h"
+#include "attrs/attribute_table.h"
 #include "libcr/protocol.h"
 #include "sys/io.h"
 #include "records/process_tree_record.h"
@@ -61,13 +63,14 @@ Result<ObjectDataHeader> object_data_header(const Section& s) {
 
 Result<ProcessImage> read_process_sections(ImageReader& reader) {
   ProcessImage image;
-  bool have[16] = {};
+  bool have[32] = {};
   for (;;) {
     Section s = CR_TRY(reader.next_section());
     switch (s.type) {
       case SectionType::Process: image.process = CR_TRY(decode_section<ProcessRecord>(s)); break;
       case SectionType::Thread: image.threads.push_back(CR_TRY(decode_section<ThreadRecord>(s))); break;
       case SectionType::Signals: image.signals = CR_TRY(decode_section<SignalsRecord>(s)); break;
+      case SectionType::Attributes: image.attributes = CR_TRY(decode_section<AttributesRecord>(s)); break;
       case SectionType::FdTable: image.fds = CR_TRY(decode_section<FdTableRecord>(s)); break;
       case SectionType::FileData: {
         if (s.payload.size() < 4) return Error::corrupt("short FileData section");
@@ -501,6 +504,18 @@ Result<void> finish_process(Restoring& p, const RestoreOptions& options, int soc
   return {};
 }
 
+// The process attributes (src/attrs), once every thread exists and the credentials are
+// in place (a change of credentials resets dumpable and the parent-death signal).
+Result<void> restore_process_attributes(Restoring& p) {
+  RestoreTarget target{p.image.process.pid, p.stub->tid(), {}, p.session->scratch};
+  std::vector<RemoteSyscalls> thread_sys;
+  thread_sys.reserve(p.threads.size());
+  for (Tracee& t : p.threads) thread_sys.emplace_back(t, p.session->area, p.session->sys.base());
+  target.threads.push_back({p.image.threads[0].tid, p.stub->tid(), &p.session->sys});
+  for (size_t i = 0; i < p.threads.size(); ++i) target.threads.push_back({p.image.threads[i + 1].tid, p.threads[i].tid(), &thread_sys[i]});
+  return restore_attributes(target, p.image.attributes);
+}
+
 Result<void> release_area_and_set_cpu(Restoring& p) {
   StubSession& s = *p.session;
   CR_TRY(s.sys.call("munmap", SYS_munmap, {s.area, StubSession::kAreaSize}));
@@ -608,6 +623,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   std::map<pid_t, StubSession*> sessions;
   for (auto& p : procs) sessions[p.image.process.pid] = p.session.get();
   CR_TRY(restore_sysv_ipc_pids(images, sysv_touched, sessions));
+  for (auto& p : procs) CR_TRY(restore_process_attributes(p), "process %d", p.image.process.pid);
   for (auto& p : procs) CR_TRY(release_area_and_set_cpu(p), "process %d", p.image.process.pid);
   // Zombies first (they die while their parents are still stopped, so nothing has run
   // yet if this fails), then the live processes, children first, so that a parent that

@@ -6,6 +6,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -66,9 +67,18 @@ Result<Tracee> inject_clone3(StubSession& s, uint64_t flags, pid_t want, bool fr
   return Tracee::adopt_stopped_child(child);
 }
 
+// A thread of a process killed just before (cr_checkpoint --kill) can hold its tid for a
+// moment after the process is reaped: the exiting thread frees its number only after it
+// has let the parent reap the leader (release_task: do_notify_parent, then free_pids),
+// and a low-priority thread (SCHED_IDLE, nice 19) may wait long for a CPU in between.
+// A tid that no task shows (kill: ESRCH) is such a one: try again, for up to 2 s.
 Result<Tracee> create_thread(StubSession& s, const ThreadRecord& rec, bool fresh_tid) {
-  return inject_clone3(s, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, rec.tid, fresh_tid,
-                       "thread");
+  for (int tries = 0;; ++tries) {
+    auto t = inject_clone3(s, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, rec.tid,
+                           fresh_tid, "thread");
+    if (t || t.error().error_number() != EBUSY || tries == 200 || ::kill(rec.tid, 0) == 0 || errno != ESRCH) return t;
+    usleep(10 * 1000);
+  }
 }
 
 Result<void> restore_thread_kernel_state(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const ThreadRecord& rec,
