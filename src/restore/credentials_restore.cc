@@ -260,6 +260,9 @@ Result<void> act_as_in_stub(RemoteSyscalls& sys, const Tracee& t, uint64_t scrat
 
 Result<void> restore_thread_credentials(RemoteSyscalls& sys, const Tracee& t, uint64_t scratch, const CredentialsRecord& want) {
   if (restarter_is_root()) CR_TRY(give_saved(sys, t, scratch, want));
+  // The one securebit any process may set itself (PR_SET_KEEPCAPS needs no capability).
+  else if (want.securebits & SECBIT_KEEP_CAPS)
+    CR_TRY(call(sys, "prctl(PR_SET_KEEPCAPS)", SYS_prctl, {PR_SET_KEEPCAPS, 1}, t.tid()));
   CredentialsRecord got = CR_TRY(read_thread_credentials(t.tid(), t.tid()));
   got.securebits = static_cast<uint32_t>(CR_TRY(call(sys, "prctl(PR_GET_SECUREBITS)", SYS_prctl, {PR_GET_SECUREBITS}, t.tid())));
   auto diff = credential_differences(want, got, true);
