@@ -1,6 +1,7 @@
 // The table of descriptor kinds (fd_kind.h). Its order is the detection order: a kind
 // that is a special case of another comes before it (a deleted file before a regular
-// one, a terminal before other character devices, a named FIFO before a pipe).
+// one, a terminal before other character devices, a named FIFO before a pipe), and
+// O_PATH, which any type of file may be opened with, comes first.
 #include "fds/fd_kind.h"
 
 namespace crest {
@@ -8,6 +9,7 @@ namespace crest {
 namespace {
 
 constexpr const FdKindOps* kTable[] = {
+    &kOPathKind,         // O_PATH in the open flags, on any type of file
     &kDeletedFileKind,   // S_ISREG, unlinked, "(deleted)"
     &kRegularFileKind,   // S_ISREG
     &kDirectoryKind,     // S_ISDIR
@@ -53,6 +55,7 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::LibcrHandle: return &kLibcrHandleKind;
     case FdKind::Fifo: return &kFifoKind;
     case FdKind::Inotify: return &kInotifyKind;
+    case FdKind::OPath: return &kOPathKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

@@ -29,6 +29,7 @@ enum class FdKind : uint8_t {
   LibcrHandle = 15,   // fds/libcr_fds: a libcr checkpoint request still in flight
   Fifo = 16,          // fds/fifo: a named FIFO
   Inotify = 17,       // fds/inotify
+  OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
 };
 
 struct FdRecord {
