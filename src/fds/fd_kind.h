@@ -37,6 +37,8 @@ struct FdInfo {
   std::string get(const char* key) const;
 };
 Result<FdInfo> read_fdinfo(pid_t pid, int fd);
+// The fd numbers open in `pid`, in order.
+Result<std::vector<int>> list_fds(pid_t pid);
 
 // What the dumper knows of one descriptor before its kind is decided.
 struct FdFacts {
@@ -72,8 +74,6 @@ struct FdKindOps {
   // Fills the record's payload (and may adjust its path or position). An Unsupported
   // error is the descriptor refused by name (or skipped with --skip-unsupported).
   Result<void> (*dump)(const FdFacts&, FdRecord&) = nullptr;
-  // Once a process's table is read: checks against the other fds of the same process.
-  Result<void> (*check_table)(const FdTableRecord&, const FdRecord&) = nullptr;
   // Once every process's table is read: decides across processes (may change kinds).
   Result<void> (*resolve)(FdTables&, bool skip_unsupported) = nullptr;
   // Writes the data sections of the record's object (each object once).
@@ -84,7 +84,8 @@ struct FdKindOps {
   // The open file, in cr_restart (close-on-exec; put at its number in the stub later).
   // nullptr: nothing to open, the fd is closed in the restored process.
   Result<Fd> (*open)(FdOpenContext&, const FdRecord&) = nullptr;
-  // Inside the restored process, once every fd is at its number (injected syscalls).
+  // Inside the restored process, once every fd is at its number (injected syscalls);
+  // not for an fd that shares an earlier one's open file description.
   Result<void> (*in_process)(StubSession&, const ProcessImage&, const FdRecord&) = nullptr;
   // --- cr_info ---
   Result<void> (*print)(const FdRecord&, std::string& out, int indent) = nullptr;

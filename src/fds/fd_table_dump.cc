@@ -40,8 +40,6 @@ Result<FdInfo> read_fdinfo(pid_t pid, int fd) {
   return info;
 }
 
-namespace {
-
 Result<std::vector<int>> list_fds(pid_t pid) {
   std::string dir = format("/proc/%d/fd", pid);
   DIR* d = opendir(dir.c_str());
@@ -53,6 +51,8 @@ Result<std::vector<int>> list_fds(pid_t pid) {
   std::sort(fds.begin(), fds.end());
   return fds;
 }
+
+namespace {
 
 // The kind of one descriptor, and its payload.
 Result<void> dump_one(const FdFacts& facts, FdRecord& rec) {
@@ -102,15 +102,6 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
       }
     }
     table.fds.push_back(std::move(rec));
-  }
-  for (FdRecord& rec : table.fds) {
-    const FdKindOps* kind = fd_kind_ops(rec.kind);
-    if (!kind || !kind->check_table) continue;
-    auto checked = kind->check_table(table, rec);
-    if (!checked) {
-      if (!skip_unsupported) return checked.error();
-      skip_fd(rec, checked.error());
-    }
   }
   return table;
 }

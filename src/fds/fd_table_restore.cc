@@ -92,7 +92,7 @@ Result<void> restore_fds_in_process(StubSession& s, const ProcessImage& image) {
       CR_TRY(s.sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
   for (const FdRecord& f : image.fds.fds) {
     const FdKindOps* kind = fd_kind_ops(f.kind);
-    if (kind && kind->in_process) CR_TRY(kind->in_process(s, image, f));
+    if (f.same_as < 0 && kind && kind->in_process) CR_TRY(kind->in_process(s, image, f));
   }
   return {};
 }
