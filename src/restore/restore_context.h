@@ -29,7 +29,11 @@ struct ProcessImage {
   std::vector<ThreadRecord> threads;  // [0] is the thread-group leader
   SignalsRecord signals;
   FdTableRecord fds;
-  std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
+  struct FileExtent {
+    uint64_t offset = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<int, std::vector<FileExtent>> file_data;  // fd -> the data of a deleted file (holes between)
   struct PipeContents {
     uint32_t size = 0;
     std::vector<uint8_t> bytes;
