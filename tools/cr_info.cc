@@ -9,7 +9,7 @@
 #include "image/compression.h"
 #include "image/image_reader.h"
 #include "records/sysv_ipc_record.h"
-#include "records/fd_record.h"
+#include "fds/fd_table.h"
 #include "records/memory_record.h"
 #include "records/process_record.h"
 #include "records/signals_record.h"
@@ -58,7 +58,11 @@ Result<void> dump(int fd, const std::string& name, bool records) {
       case SectionType::Process: CR_TRY(print<ProcessRecord>(s, out)); break;
       case SectionType::Thread: CR_TRY(print<ThreadRecord>(s, out)); break;
       case SectionType::Signals: CR_TRY(print<SignalsRecord>(s, out)); break;
-      case SectionType::FdTable: CR_TRY(print<FdTableRecord>(s, out)); break;
+      case SectionType::FdTable: {
+        FdTableRecord table = CR_TRY(decode_section<FdTableRecord>(s));
+        CR_TRY(print_fd_table(table, out, 1));  // each kind's payload by its field names
+        break;
+      }
       case SectionType::MemoryMap: CR_TRY(print<MemoryMapRecord>(s, out)); break;
       case SectionType::SysvIpc: CR_TRY(print<SysvIpcRecord>(s, out)); break;
       default: break;

@@ -40,6 +40,8 @@
 #include "checkpoint/frozen_tree.h"
 #include "checkpoint/memory_dump.h"
 #include "checkpoint/scope_safety.h"
+#include "fds/fd_table.h"
+#include "fds/libcr_fds.h"
 #include "records/process_tree_record.h"
 #include "ptrace/injection_area.h"
 
@@ -344,14 +346,7 @@ void mark_special_fds(pid_t pid, FdTableRecord& table, const CoopProcess* coop, 
     if (coop) {
       bool channel = it->fd == coop->channel_fd;
       bool handle = std::find(coop->handles.begin(), coop->handles.end(), it->fd) != coop->handles.end();
-      if (channel || handle) {
-        it->kind = channel ? FdKind::LibcrChannel : FdKind::LibcrHandle;
-        it->params.clear();
-        it->epoll.clear();
-        it->pipe_id = 0;
-        it->same_as = -1;
-        it->same_as_pid = 0;
-      }
+      if (channel || handle) mark_libcr_fd(*it, channel);
     }
     ++it;
   }
@@ -391,11 +386,9 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
     tree_rec.processes.push_back({p.pid, p.ppid, p.pgid, p.sid});
   }
   for (const Zombie& z : tree.zombies()) tree_rec.processes.push_back({z.pid, z.ppid, 0, 0, 1, z.wait_status});
-  std::vector<std::pair<pid_t, FdTableRecord*>> tables;
+  FdTables tables;
   for (auto& d : dumps) tables.emplace_back(d.proc.pid, &d.fds);
-  link_shared_files(tables);
-  classify_pipes(tables);
-  CR_TRY(classify_sockets(tables, opt.skip_unsupported));
+  CR_TRY(resolve_fds(tables, opt.skip_unsupported));  // fds/fd_table_dump.cc
   std::set<pid_t> scope_pids;
   for (auto& d : dumps) scope_pids.insert(d.proc.pid);
   SysvIpcRecord sysv_ipc = CR_TRY(collect_sysv_ipc(scope_pids));  // sysv_ipc_dump.cc
@@ -406,7 +399,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   CR_TRY(writer.write_record(SectionType::ProcessTree, 0, tree_rec));
   // All metadata first, so that restore can lay out every process before pages arrive.
   uint64_t pages = 0;
-  std::set<uint64_t> pipes_saved, sockets_saved;
+  SavedObjects fd_objects_saved;
   for (size_t i = 0; i < dumps.size(); ++i) {
     ProcessDump& d = dumps[i];
     const pid_t pid = d.proc.pid;
@@ -416,9 +409,7 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
     CR_TRY(writer.write_record(SectionType::Signals, pid, d.signals));
     CR_TRY(writer.write_record(SectionType::Attributes, pid, d.attrs.record()));
     CR_TRY(writer.write_record(SectionType::FdTable, pid, d.fds));
-    CR_TRY(write_fd_data(ctx, d.fds), "process %d", pid);
-    CR_TRY(write_pipe_data(ctx, d.fds, pipes_saved), "process %d", pid);
-    CR_TRY(write_socket_data(ctx, d.fds, sockets_saved), "process %d", pid);
+    CR_TRY(write_fd_data(ctx, d.fds, fd_objects_saved), "process %d", pid);
     if (i == 0 && (!sysv_ipc.sem_sets.empty() || !sysv_ipc.queues.empty()))
       CR_TRY(writer.write_record(SectionType::SysvIpc, pid, sysv_ipc));  // once, with the first process
     CR_TRY(writer.write_record(SectionType::MemoryMap, pid, d.map));

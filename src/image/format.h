@@ -7,7 +7,10 @@ namespace crest {
 
 inline constexpr char kImageMagic[8] = {'C', 'R', 'E', 'S', 'T', 'I', 'M', 'G'};
 inline constexpr char kEndMagic[8] = {'C', 'R', 'E', 'S', 'T', 'E', 'N', 'D'};
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2: FdRecord keeps the fields every descriptor has and carries its kind's own
+// record as a payload (src/fds/). Version 1 images (positional per-kind parameters) are
+// refused by name: they were made by an older crest.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;  // ELF EM_X86_64
 inline constexpr uint32_t kSectionMagic = 0x45535243;  // "CRSE" little-endian
 inline constexpr uint64_t kMaxSectionPayload = 1ull << 30;

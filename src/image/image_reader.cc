@@ -31,6 +31,10 @@ Result<ImageHeader> ImageReader::read_header() {
     return Error::corrupt(format("%s is not a crest image (bad magic at byte 0)", name_.c_str()));
   if (XXH3_64bits(&h, offsetof(ImageHeader, checksum)) != h.checksum)
     return Error::corrupt(format("%s: image header is corrupt (checksum mismatch in bytes 0-127)", name_.c_str()));
+  if (h.format_version == 1)
+    return Error::incompatible(format("%s: image format version 1 was made by an older crest (before file descriptor kinds "
+                                      "had records of their own); this crest reads version %u only: re-checkpoint the "
+                                      "process with this crest", name_.c_str(), kFormatVersion));
   if (h.format_version != kFormatVersion)
     return Error::incompatible(format("%s: image format version %u is not supported (this crest reads version %u)",
                                       name_.c_str(), h.format_version, kFormatVersion));

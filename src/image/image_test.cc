@@ -124,17 +124,33 @@ TEST(ImageReader, NamesForeignArchitecture) {
   EXPECT_NE(r.error().message().find("architecture 183"), std::string::npos) << r.error().message();
 }
 
-TEST(ImageReader, NamesFutureVersion) {
+// The sample image with another format version, its header checksum fixed.
+std::vector<uint8_t> sample_image_of_version(uint32_t version) {
   auto bytes = sample_image();
   ImageHeader h;
   memcpy(&h, bytes.data(), sizeof h);
-  h.format_version = 99;
+  h.format_version = version;
   h.checksum = XXH3_64bits(&h, offsetof(ImageHeader, checksum));
   memcpy(bytes.data(), &h, sizeof h);
-  auto r = read_all(bytes);
+  return bytes;
+}
+
+TEST(ImageReader, NamesFutureVersion) {
+  auto r = read_all(sample_image_of_version(99));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().kind(), ErrorKind::IncompatibleImage);
   EXPECT_NE(r.error().message().find("version 99"), std::string::npos);
+}
+
+TEST(ImageReader, NamesVersionOneAsMadeByAnOlderCrest) {
+  auto r = read_all(sample_image_of_version(1));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind(), ErrorKind::IncompatibleImage);
+  EXPECT_EQ(r.error().error_number(), 55);  // CR_EBADARCH, as for any foreign version
+  const std::string m = r.error().message();
+  EXPECT_NE(m.find("format version 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("made by an older crest"), std::string::npos) << m;
+  EXPECT_NE(m.find("re-checkpoint"), std::string::npos) << m;
 }
 
 TEST(Decoder, RejectsRecordWithTrailingBytes) {

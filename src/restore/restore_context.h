@@ -13,6 +13,7 @@
 #include "base/fd.h"
 #include "image/image_reader.h"
 #include "ptrace/remote_syscalls.h"
+#include "fds/fd_table.h"
 #include "records/fd_record.h"
 #include "records/memory_record.h"
 #include "records/process_record.h"
@@ -30,7 +31,11 @@ struct ProcessImage {
   SignalsRecord signals;
   AttributesRecord attributes;  // src/attrs (absent in older images: nothing to restore)
   FdTableRecord fds;
-  std::map<int, std::vector<uint8_t>> file_data;  // fd -> contents of a deleted file
+  struct FileExtent {
+    uint64_t offset = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<int, std::vector<FileExtent>> file_data;  // fd -> the data of a deleted file (holes between)
   struct PipeContents {
     uint32_t size = 0;
     std::vector<uint8_t> bytes;
@@ -51,26 +56,6 @@ struct PreparedFd {
   int local;  // owned; close-on-exec, above every target number
 };
 
-// fd_restore.cc: opens every descriptor of the image in cr_restart.
-// `earlier` maps (pid, fd) of processes prepared before to their local descriptors, for
-// open file descriptions shared across processes.
-using PreparedMap = std::map<std::pair<pid_t, int>, int>;
-// The pipes of the image, made anew in cr_restart with their size and contents.
-struct LocalPipe {
-  Fd read, write;
-  bool read_used = false, write_used = false;
-};
-using PipeSet = std::map<uint64_t, LocalPipe>;
-// Named FIFOs (FdKind::Fifo) are in it too: `read` holds the FIFO open O_RDWR (found or
-// made again by path, `options` giving the relocations), `write` is a dup of it.
-Result<PipeSet> make_pipes(const std::vector<const ProcessImage*>& images, const RestoreOptions* options = nullptr);
-// fifo_restore.cc: the FIFO of `rec` at `path` (relocated), opened O_RDWR | O_NONBLOCK;
-// one end of it, reopened from that holder with the end's flags.
-Result<Fd> open_fifo(const FdRecord& rec, const std::string& path);
-Result<Fd> open_fifo_end(const FdRecord& rec, int holder);
-// inotify_restore.cc: a new inotify instance with the watches of `rec`, each with its
-// saved watch descriptor.
-Result<Fd> make_inotify(const FdRecord& rec, const RestoreOptions& options);
 // sysv_ipc_restore.cc: the System V semaphore sets and message queues of the image, with
 // their ids, values and messages (an object still there with its id and key is reused;
 // one already as saved is left alone). Returns those it changed (queue id -> whether its
@@ -85,19 +70,6 @@ Result<SysvTouched> restore_sysv_ipc(const std::vector<const ProcessImage*>& ima
 struct StubSession;
 Result<void> restore_sysv_ipc_pids(const std::vector<const ProcessImage*>& images, const SysvTouched& touched,
                                    const std::map<pid_t, StubSession*>& sessions);
-// The unix sockets of the image by inode: connected pairs made with socketpair() and
-// refilled with what was queued, listeners bound and listening, datagram sockets bound.
-using SocketSet = std::map<uint64_t, Fd>;
-Result<SocketSet> make_sockets(const std::vector<const ProcessImage*>& images);
-// libcr's channels (FdKind::LibcrChannel, docs/libcr.md "Restart"): our end of each
-// restored process's new channel, by saved pid, with the restart's Result already in it.
-using LibcrChannels = std::map<pid_t, Fd>;
-Result<std::vector<PreparedFd>> prepare_fds(const ProcessImage& image, const RestoreOptions& options, const PreparedMap& earlier,
-                                            PipeSet& pipes, SocketSet& sockets, LibcrChannels& channels);
-// cr_restart_info.src: the image's canonical path when it is read from a file, "" otherwise.
-std::string restart_source(const RestoreOptions& options);
-void close_prepared(std::vector<PreparedFd>& fds);
-
 // stub.cc: forks the stub (original pid with clone3 set_tid, or any pid), lays out its
 // fds, cwd, umask, rlimits and personality, and execs the original executable under
 // ptrace; returns it stopped at its exec.

@@ -46,6 +46,7 @@
 #include "attrs/attribute_table.h"
 #include "libcr/protocol.h"
 #include "sys/io.h"
+#include "fds/deleted_file.h"
 #include "records/process_tree_record.h"
 #include "restore/machine_check.h"
 #include "restore/restore_context.h"
@@ -53,13 +54,6 @@
 namespace crest {
 
 namespace {
-
-Result<ObjectDataHeader> object_data_header(const Section& s) {
-  ObjectDataHeader head;
-  if (s.payload.size() < sizeof head) return Error::corrupt(format("short %s section", section_name(s.type)));
-  memcpy(&head, s.payload.data(), sizeof head);
-  return head;
-}
 
 Result<ProcessImage> read_process_sections(ImageReader& reader) {
   ProcessImage image;
@@ -72,42 +66,9 @@ Result<ProcessImage> read_process_sections(ImageReader& reader) {
       case SectionType::Signals: image.signals = CR_TRY(decode_section<SignalsRecord>(s)); break;
       case SectionType::Attributes: image.attributes = CR_TRY(decode_section<AttributesRecord>(s)); break;
       case SectionType::FdTable: image.fds = CR_TRY(decode_section<FdTableRecord>(s)); break;
-      case SectionType::FileData: {
-        if (s.payload.size() < 4) return Error::corrupt("short FileData section");
-        int32_t fd;
-        memcpy(&fd, s.payload.data(), 4);
-        image.file_data[fd].assign(s.payload.begin() + 4, s.payload.end());
-        break;
-      }
-      case SectionType::PipeData: {
-        ObjectDataHeader head = CR_TRY(object_data_header(s));
-        auto& contents = image.pipe_data[head.object_id];
-        contents.size = head.value;
-        contents.bytes.assign(s.payload.begin() + sizeof head, s.payload.end());
-        break;
-      }
-      case SectionType::SocketData: {
-        ObjectDataHeader head = CR_TRY(object_data_header(s));
-        auto& messages = image.socket_data[head.object_id];
-        size_t at = sizeof head;
-        for (uint32_t i = 0; i < head.value; ++i) {
-          uint32_t len, name_len;
-          if (at + 8 > s.payload.size()) return Error::corrupt("SocketData runs past its section");
-          memcpy(&len, s.payload.data() + at, 4);
-          memcpy(&name_len, s.payload.data() + at + 4, 4);
-          at += 8;
-          if (name_len > s.payload.size() - at || len > s.payload.size() - at - name_len)
-            return Error::corrupt("SocketData runs past its section");
-          ProcessImage::QueuedMessage m;
-          m.sender.assign(reinterpret_cast<const char*>(s.payload.data() + at), name_len);
-          at += name_len;
-          m.bytes.assign(s.payload.begin() + at, s.payload.begin() + at + len);
-          at += len;
-          messages.push_back(std::move(m));
-        }
-        if (at != s.payload.size()) return Error::corrupt("SocketData has trailing bytes");
-        break;
-      }
+      case SectionType::FileData:
+      case SectionType::PipeData:
+      case SectionType::SocketData: CR_TRY(read_fd_data_section(s, image)); break;
       case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
       case SectionType::SysvIpc: image.sysv_ipc = CR_TRY(decode_section<SysvIpcRecord>(s)); break;
       default:
@@ -176,27 +137,7 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     CR_TRY(s.tracee.write_memory(scratch, &ka, sizeof ka));
     CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), scratch, 0, 8}), "signal %d", sig);
   }
-  auto skipped = [&](int fd) {
-    for (const FdRecord& f : image.fds.fds)
-      if (f.fd == fd) return f.kind == FdKind::Skipped;
-    return true;
-  };
-  for (const FdRecord& f : image.fds.fds)
-    if (f.cloexec && !skipped(f.fd))
-      CR_TRY(sys.call("fcntl(F_SETFD)", SYS_fcntl, {static_cast<uint64_t>(f.fd), F_SETFD, FD_CLOEXEC}));
-  // epoll registrations, made by the process itself with its own fd numbers (epoll keys
-  // them by file and fd number, so a later EPOLL_CTL_MOD/DEL finds them).
-  for (const FdRecord& f : image.fds.fds)
-    for (const EpollTargetRecord& t : f.epoll) {
-      if (skipped(t.fd)) continue;  // left out at checkpoint (--skip-unsupported)
-      struct __attribute__((packed)) {
-        uint32_t events;
-        uint64_t data;
-      } ev{t.events, t.data};
-      CR_TRY(s.tracee.write_memory(scratch, &ev, sizeof ev));
-      CR_TRY(sys.call("epoll_ctl", SYS_epoll_ctl, {static_cast<uint64_t>(f.fd), EPOLL_CTL_ADD, static_cast<uint64_t>(t.fd), scratch}),
-             "registering fd %d with epoll fd %d", t.fd, f.fd);
-    }
+  CR_TRY(restore_fds_in_process(s, image));  // close-on-exec flags, epoll registrations
 
   // Pending signals: queued by the process to itself, so any si_code is accepted.
   for (const SiginfoRecord& si : image.signals.shared_pending) {
@@ -369,19 +310,17 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
   for (auto& p : procs) images.push_back(&p.image);
   // Every file, FIFO, socket name and IPC object is reached with the rights of the
   // process that will hold it (as root: ActingAs; objects shared by the job: the eldest's).
-  PipeSet pipes;
-  SocketSet sockets;
+  SharedFiles shared{{}, {}, channels};
   {
     ActingAs acting(acting_credentials(procs[0].image));
     CR_TRY(acting.check());
-    pipes = CR_TRY(make_pipes(images, &options));
-    sockets = CR_TRY(make_sockets(images));
+    CR_TRY(make_shared_files(images, options, shared));  // fds/fd_table_restore.cc
   }
   PreparedMap prepared;
   for (auto& p : procs) {
     ActingAs acting(acting_credentials(p.image));
     CR_TRY(acting.check(), "process %d", p.image.process.pid);
-    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, pipes, sockets, channels), "process %d", p.image.process.pid);
+    p.fds = CR_TRY(prepare_fds(p.image, options, prepared, shared), "process %d", p.image.process.pid);
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
@@ -432,20 +371,13 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     renamed[rec.pid] = p.stub->tid();
     CR_TRY(restore_session_and_group(*p.session, rec, options, renamed), "process %d", rec.pid);
   }
-  pipes.clear();  // every end is held by the prepared fds now
-  sockets.clear();
-  std::map<uint64_t, int> deleted_files;
-  for (auto& p : procs)
-    for (const FdRecord& rec : p.image.fds.fds)
-      if (rec.kind == FdKind::Deleted && rec.params.size() == 1) {
-        auto local = prepared.find({p.image.process.pid, rec.fd});
-        if (local != prepared.end()) deleted_files.emplace(rec.params[0], local->second);
-      }
+  shared.pipes.clear();  // every end is held by the prepared fds now
+  shared.sockets.clear();
   SharedMemory shm;
   {
     ActingAs acting(acting_credentials(procs[0].image));  // System V segments are found and made as the job
     CR_TRY(acting.check());
-    shm = CR_TRY(make_shared_memory(images, deleted_files));
+    shm = CR_TRY(make_shared_memory(images, deleted_file_objects(images, prepared)));
   }
   for (auto& p : procs) close_prepared(p.fds);
   shm.sock_local = sock_local.get();

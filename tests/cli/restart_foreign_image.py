@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cr_restart of an image made for another architecture / format version /
 page size (header edited, every checksum recomputed so the image is otherwise
-consistent) fails naming the incompatibility, and leaves no process behind.
+consistent) fails naming the incompatibility, and leaves no process behind. A format
+version 1 image is named as made by an older crest (exit 55).
 The same edits without fixing the checksums must be rejected as corrupt."""
 import os
 import struct
@@ -48,6 +49,16 @@ def body(t):
     for i, (label, offset, value, seal, words) in enumerate(variants):
         clitest.expect_rejected_bytes(t, f"foreign.{i}", edited(offset, value, seal), pid, label,
                                       words=words)
+    # Version 1 (before the descriptor kinds had records of their own) is named as made by
+    # an older crest, with CR_EBADARCH (55) like any foreign version.
+    if version != 1:
+        r = clitest.expect_rejected_bytes(t, "foreign.v1", edited(clitest.HEADER_VERSION_OFFSET, 1, True), pid,
+                                          "format version changed to 1, checksums fixed",
+                                          words=("format version 1",))
+        t.check(r.rc == 55, f"a version 1 image: cr_restart exited {r.rc}, expected 55 (CR_EBADARCH): {r}")
+        t.check("older crest" in r.err and "re-checkpoint" in r.err,
+                f"a version 1 image: the message does not say it was made by an older crest and to "
+                f"re-checkpoint: {r.err!r}")
     clitest.expect_restores(t, img, subject, "control: the intact image restores")
 
 

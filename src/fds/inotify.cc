@@ -1,22 +1,16 @@
-// inotify instances: each watch from /proc/PID/fdinfo/FD ("inotify wd:%x ino:%lx
-// sdev:%x mask:%x ignored_mask:0 fhandle-bytes:%x fhandle-type:%x f_handle:%s"), and the
-// path of each watched object, which the kernel does not show:
-//   1. open_by_handle_at() with the file handle of the fdinfo line, on a mount of that
-//      device (needs CAP_DAC_READ_SEARCH: root), checked by device and inode;
-//   2. otherwise a search by device and inode: the process's cwd and what lies below it
-//      (three levels, a few thousand entries), the directories of its open files, and
-//      their parents;
-// a watch whose path is found by neither fails the checkpoint naming pid, fd and wd.
-// Events queued and not yet read cannot be saved (reading them consumes them): a
-// warning says how many bytes are lost.
+// inotify instances (inotify.h).
+#include "fds/inotify.h"
+
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -25,7 +19,8 @@
 
 #include "base/fd.h"
 #include "checkpoint/cooperate.h"
-#include "checkpoint/dump_context.h"
+#include "fds/fd_kind.h"
+#include "restore/restore_context.h"
 #include "sys/io.h"
 
 namespace crest {
@@ -162,10 +157,11 @@ int queued_bytes(pid_t pid, int fd) {
   return n;
 }
 
-}  // namespace
+bool detect_inotify(const FdFacts& f) { return f.target == "anon_inode:inotify"; }
 
-Result<void> classify_inotify(pid_t pid, FdRecord& rec) {
-  rec.kind = FdKind::Inotify;
+Result<void> dump_inotify(const FdFacts& f, FdRecord& rec) {
+  const pid_t pid = f.pid;
+  InotifyRecord inotify;
   for (const WatchLine& w : CR_TRY(read_watches(pid, rec.fd))) {
     auto path = path_by_handle(w);
     if (!path) path = path_by_search(pid, w);
@@ -175,12 +171,70 @@ Result<void> classify_inotify(pid_t pid, FdRecord& rec) {
                           "(open_by_handle_at needs CAP_DAC_READ_SEARCH, and it is not under the process's cwd or "
                           "beside its open files)",
                           pid, rec.fd, w.wd, (unsigned long long)w.ino, major(w.dev), minor(w.dev)));
-    rec.watches.push_back({w.wd, w.mask, *path});
+    inotify.watches.push_back({w.wd, w.mask, *path});
   }
   if (int n = queued_bytes(pid, rec.fd); n > 0)
     warn(format("process %d, fd %d: %d bytes of inotify events not read yet are not saved (the kernel cannot show "
                 "them without consuming them)", pid, rec.fd, n));
+  set_payload(rec, FdKind::Inotify, inotify);
   return {};
 }
+
+void drain(int fd) {
+  char buf[16384];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+// A new instance with the saved watches, each with its saved watch descriptor.
+Result<Fd> open_inotify(FdOpenContext& c, const FdRecord& rec) {
+  InotifyRecord saved = CR_TRY(payload_of<InotifyRecord>(rec));
+  const RestoreOptions& options = c.options;
+  Fd in(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!in.valid()) return Error::os(format("fd %d: inotify_init1", rec.fd));
+  std::vector<InotifyWatchRecord> watches = saved.watches;
+  std::sort(watches.begin(), watches.end(), [](auto& a, auto& b) { return a.wd < b.wd; });
+  constexpr uint32_t kPathFlags = IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+  constexpr long kMaxSteps = 1l << 22;
+  std::set<int> placed;
+  long steps = 0;
+  for (const InotifyWatchRecord& w : watches) {
+    std::string path = relocate_path(w.path, options.relocations);
+    for (;;) {
+      int wd = inotify_add_watch(in.get(), path.c_str(), (w.mask & kPathFlags) | IN_UNMOUNT);
+      if (wd < 0) return Error::os(format("fd %d: inotify watch %d on %s", rec.fd, w.wd, path.c_str()));
+      if (wd == w.wd) break;
+      if (wd > w.wd || placed.count(wd))
+        return Error(ErrorKind::Os, EBUSY,
+                     format("fd %d: inotify watch %d on %s came back as wd %d (%s)", rec.fd, w.wd, path.c_str(), wd,
+                            placed.count(wd) ? "the path now leads to an object another watch has" : "numbers out of order"));
+      if (inotify_rm_watch(in.get(), wd) != 0) return Error::os(format("fd %d: inotify_rm_watch", rec.fd));
+      if (++steps % 4096 == 0) drain(in.get());
+      if (steps > kMaxSteps)
+        return Error::unsupported(format("fd %d: inotify watch %d: too many numbers to skip to reach it", rec.fd, w.wd));
+    }
+    placed.insert(w.wd);
+  }
+  drain(in.get());  // the IN_IGNORED of the removals; the placed watches queue nothing
+  for (const InotifyWatchRecord& w : watches) {
+    std::string path = relocate_path(w.path, options.relocations);
+    int wd = inotify_add_watch(in.get(), path.c_str(), w.mask & ~(IN_MASK_ADD | IN_MASK_CREATE));
+    if (wd != w.wd)
+      return Error::os(format("fd %d: setting the mask %#x of inotify watch %d on %s (got %d)", rec.fd, w.mask, w.wd, path.c_str(), wd));
+  }
+  if (!(rec.flags & O_NONBLOCK) && fcntl(in.get(), F_SETFL, 0) != 0) return Error::os(format("fd %d: fcntl(F_SETFL)", rec.fd));
+  return in;
+}
+
+}  // namespace
+
+const FdKindOps kInotifyKind{
+    .kind = FdKind::Inotify,
+    .name = "inotify",
+    .detect = detect_inotify,
+    .dump = dump_inotify,
+    .open = open_inotify,
+    .print = print_payload<InotifyRecord>,
+};
 
 }  // namespace crest

@@ -1,4 +1,4 @@
-// Unix sockets: what the kernel tells of every unix socket (NETLINK_SOCK_DIAG: type,
+// What the kernel tells of every unix socket (NETLINK_SOCK_DIAG: type,
 // state, peer, bound name, queue lengths), and the bytes queued for reading, copied
 // with MSG_PEEK from a duplicate of the target's socket (pidfd_getfd) without
 // consuming them.
@@ -13,8 +13,9 @@
 
 #include <cstring>
 
+#include "fds/unix_socket_diag.h"
+
 #include "base/fd.h"
-#include "checkpoint/dump_context.h"
 #include "sys/io.h"
 
 namespace crest {
