@@ -29,6 +29,7 @@ struct AttributeOps {
   Result<void> (*read)(const ThreadProbe&, std::any& record);
   std::vector<uint8_t> (*encode)(const std::any& record);
   Result<void> (*restore)(const RestoreTarget&, const std::vector<uint8_t>& record);
+  Result<void> (*print)(const std::vector<uint8_t>& record, std::string& out, int indent);
 };
 
 template <class Unit>
@@ -43,6 +44,12 @@ AttributeOps ops() {
           [](const RestoreTarget& target, const std::vector<uint8_t>& bytes) -> Result<void> {
             Record r = CR_TRY(decode_record<Record>(bytes, Unit::kName));
             return Unit::restore(target, r);
+          },
+          [](const std::vector<uint8_t>& bytes, std::string& out, int indent) -> Result<void> {
+            Record r = CR_TRY(decode_record<Record>(bytes, Unit::kName));
+            Printer p(out, indent);
+            r.fields(p);
+            return {};
           }};
 }
 
@@ -84,6 +91,18 @@ Result<void> restore_attributes(const RestoreTarget& target, const AttributesRec
   for (const AttributeOps& unit : table())
     for (const AttributeRecord& a : saved.attributes)
       if (a.unit == unit.id) CR_TRY(unit.restore(target, a.record), "restoring %s", unit.name);
+  return {};
+}
+
+Result<void> print_attributes(const AttributesRecord& saved, std::string& out, int indent) {
+  for (const AttributeRecord& a : saved.attributes) {
+    const AttributeOps* unit = nullptr;
+    for (const AttributeOps& u : table())
+      if (u.id == a.unit) unit = &u;
+    if (!unit) return Error::corrupt(format("process attribute unit %u is not one this crest knows", a.unit));
+    out += format("%*s%s:\n", indent * 2, "", unit->name);
+    CR_TRY(unit->print(a.record, out, indent + 1), "attribute %s", unit->name);
+  }
   return {};
 }
 

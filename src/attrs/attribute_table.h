@@ -27,4 +27,8 @@ class AttributesDump {
 // know fails the restart, naming it.
 Result<void> restore_attributes(const RestoreTarget& target, const AttributesRecord& saved);
 
+// Each unit's record decoded and printed by its field names (cr_info, the fuzzers); a
+// unit this crest does not know, or a record that does not decode, is an error.
+Result<void> print_attributes(const AttributesRecord& saved, std::string& out, int indent = 0);
+
 }  // namespace crest
