@@ -36,6 +36,8 @@ class ImageReader {
   // page buffers, where a fresh 4 MiB vector per section was zero-filled first).
   Result<Section> next_section(std::vector<uint8_t> reuse);
   bool complete() const { return complete_; }
+  // Bytes read so far.
+  uint64_t offset() const { return offset_; }
   const std::string& name() const { return name_; }
   // Continue reading from another descriptor holding the rest of the same stream.
   void switch_fd(int fd) { fd_ = fd; }
