@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "base/format.h"
+#include "tool_common.h"
 
 namespace crest {
 
@@ -63,15 +64,6 @@ std::string vma_kind_name(VmaKind kind) {
     case VmaKind::SysvShm: return "sysv-shm";
   }
   return format("kind %u", static_cast<unsigned>(kind));
-}
-
-std::string byte_size(uint64_t bytes) {
-  if (bytes < 1024) return format("%llu B", static_cast<unsigned long long>(bytes));
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = bytes / 1024.0;
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) v /= 1024, ++u;
-  return format("%.1f %s", v, units[u]);
 }
 
 std::string limit_value(size_t resource, uint64_t value) {

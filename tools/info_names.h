@@ -6,6 +6,7 @@
 
 #include "records/fd_record.h"
 #include "records/memory_record.h"
+#include "tool_common.h"  // byte_size
 
 namespace crest {
 
@@ -14,7 +15,6 @@ std::string signal_name(int sig);             // "SIGINT", "SIGRTMIN+3"
 std::string rlimit_name(size_t resource);     // "NOFILE" (RLIMIT_ without its prefix)
 std::string fd_kind_name(FdKind kind);        // "regular", "unix-socket", ...
 std::string vma_kind_name(VmaKind kind);      // "anonymous", "file-private", ...
-std::string byte_size(uint64_t bytes);        // "512 B", "4.0 KiB", "1.5 GiB"
 // "unlimited" for RLIM_INFINITY; a size for the limits in bytes ("8.0 MiB").
 std::string limit_value(size_t resource, uint64_t value);
 
