@@ -1,5 +1,6 @@
 #include "restore/image_check.h"
 
+#include <linux/futex.h>
 #include <sys/user.h>
 #include <unistd.h>
 
@@ -54,6 +55,17 @@ size_t params_wanted(FdKind kind) {
   }
 }
 
+bool fd_kind_unknown(FdKind kind) {
+  switch (kind) {
+    case FdKind::Regular: case FdKind::Deleted: case FdKind::Directory: case FdKind::Device: case FdKind::Terminal:
+    case FdKind::Inherited: case FdKind::Pipe: case FdKind::EventFd: case FdKind::SignalFd: case FdKind::TimerFd:
+    case FdKind::Epoll: case FdKind::Skipped: case FdKind::UnixSocket: case FdKind::LibcrChannel: case FdKind::LibcrHandle:
+    case FdKind::Fifo: case FdKind::Inotify:
+      return false;
+  }
+  return true;
+}
+
 Result<void> check_records(const ProcessImage& image) {
   for (size_t i = 0; i < image.fds.fds.size(); ++i) {
     const FdRecord& f = image.fds.fds[i];
@@ -63,6 +75,7 @@ Result<void> check_records(const ProcessImage& image) {
         return Error::corrupt(format("fd %d shares the file of fd %d, which is not in the image", f.fd, f.same_as));
       continue;
     }
+    if (fd_kind_unknown(f.kind)) return Error::corrupt(format("fd %d: unknown kind %u", f.fd, static_cast<unsigned>(f.kind)));
     size_t want = params_wanted(f.kind);
     if (want != SIZE_MAX && f.params.size() != want)
       return Error::corrupt(format("fd %d: malformed record (%zu parameters, %zu expected)", f.fd, f.params.size(), want));
@@ -70,6 +83,18 @@ Result<void> check_records(const ProcessImage& image) {
       return Error::corrupt(format("no saved contents for deleted file of fd %d", f.fd));
   }
   if (image.process.auxv.size() > 8192) return Error::corrupt("saved auxv is too large");
+  // The order PR_SET_MM_MAP requires of the saved mm fields.
+  const ProcessRecord& p = image.process;
+  if (!(p.start_code < p.end_code && p.start_data <= p.end_data && p.start_brk <= p.brk && p.arg_start <= p.arg_end &&
+        p.env_start <= p.env_end))
+    return Error::corrupt("malformed Process record: its code, data, heap, argument and environment bounds are out of order");
+  for (const ItimerRecord& it : image.signals.itimers)
+    if (it.interval_sec < 0 || it.value_sec < 0 || it.interval_usec < 0 || it.value_usec < 0 || it.interval_usec >= 1000000 ||
+        it.value_usec >= 1000000)
+      return Error::corrupt("malformed Signals section: an interval timer out of range");
+  for (const ThreadRecord& t : image.threads)
+    if (t.robust_head && t.robust_len != sizeof(robust_list_head))
+      return Error::corrupt(format("thread %d: malformed robust list length %llu", t.tid, (unsigned long long)t.robust_len));
   auto check_queue = [](const std::vector<SiginfoRecord>& queue) -> Result<void> {
     for (const SiginfoRecord& si : queue)
       if (si.info.size() != 128) return Error::corrupt("malformed pending siginfo");
