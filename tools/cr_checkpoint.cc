@@ -93,6 +93,7 @@ struct Options {
   pid_t requester_tid = 0;
   int request_target = 0;
   bool async_err = false;
+  ProgressStyle progress;                // --progress=WHEN
 };
 
 // Messages of the tool itself (never while serving a libcr request).
@@ -142,6 +143,10 @@ void usage(FILE* out) {
           "  --kmsg-error          list them (each prefixed \"- \") if the checkpoint fails, else show\n"
           "                        them as plain warnings (default)\n"
           "  --kmsg-warning        always list them\n"
+          "  --progress=WHEN       how far the checkpoint got, on stderr: tty (one live line with a\n"
+          "                        percentage; the default on a terminal), lines[:SECONDS] (a plain\n"
+          "                        line every SECONDS, default 10; the default elsewhere) or none;\n"
+          "                        then a summary (size, time, throughput) if any was shown\n"
           "Other:\n"
           "  -t, --time SEC        give up after SEC seconds, leaving the process running\n"
           "  --compress=CODEC      compress memory pages: zstd, zstd:LEVEL or lz4 (cr_restart needs no option)\n"
@@ -177,6 +182,7 @@ enum LongOnly {
   kVersion, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
   kSaveExe, kSavePrivate, kSaveShared, kSaveAll, kSaveNone, kKmsgNone, kKmsgError, kKmsgWarning, kEarlyStop,
   kEarlyAbrt, kEarlySignal, kRequireLibcr, kProhibitSelf, kAllowInit, kHandleFd, kRequester, kTarget, kAsyncErr,
+  kProgress,
 };
 
 bool parse_int(const char* text, long lo, long hi, long& out) {
@@ -212,7 +218,7 @@ int parse(int argc, char** argv, Options& o) {
       {"ptraced-skip", no_argument, nullptr, kPtracedSkip}, {"ptraced-allow", no_argument, nullptr, kPtracedAllow},
       {"ptracer-error", no_argument, nullptr, kPtracerError}, {"ptracer-skip", no_argument, nullptr, kPtracerSkip},
       {"kmsg-none", no_argument, nullptr, kKmsgNone}, {"kmsg-error", no_argument, nullptr, kKmsgError},
-      {"kmsg-warning", no_argument, nullptr, kKmsgWarning},
+      {"kmsg-warning", no_argument, nullptr, kKmsgWarning}, {"progress", required_argument, nullptr, kProgress},
       // Hidden, as in BLCR: the "early" (negative) signals.
       {"early-stop", no_argument, nullptr, kEarlyStop}, {"early-abrt", no_argument, nullptr, kEarlyAbrt},
       // crest's: CR_CHKPT_REQUIRE_LIBCR and CR_CHKPT_PROHIBIT_SELF as options.
@@ -246,6 +252,12 @@ int parse(int argc, char** argv, Options& o) {
       case 'q': o.quiet = true; break;
       case 'h': usage(stdout); return 0;
       case kVersion: printf("cr_checkpoint version %s (crest)\n", CREST_VERSION); return 0;
+      case kProgress: {
+        auto style = parse_progress(optarg);
+        if (!style) { say("%s", style.error().message().c_str()); return kExitUsage; }
+        o.progress = *style;
+        break;
+      }
       case 'T': o.scope = Scope::Tree; break;
       case 'p': o.scope = Scope::Process; break;
       case 'g': o.scope = Scope::ProcessGroup; break;
@@ -479,14 +491,29 @@ Result<int> run_dir(const Options& o, CheckpointOptions& copt, ProgressLine& pro
   auto stats = checkpoint_into_dir(copt, o.dir, o.sync, o.mode);
   progress.finish();
   if (!stats) return stats.error();
+  progress.summary(stats->image_bytes, "wrote", format("the images in %s", o.dir.c_str()));
   if (o.verbose) print_stats(format("wrote the images in %s: ", o.dir.c_str()), *stats);
   return 0;
 }
 
+// None with --quiet, and when the image itself goes to our stderr (-F 2, or -F 1 2>&1):
+// a line there would be written into it.
+ProgressStyle progress_style(const Options& o) {
+  ProgressStyle none;
+  none.kind = ProgressStyle::None;
+  if (o.quiet) return none;
+  struct stat image {}, err {};
+  if (o.dest == Dest::Fd && fstat(o.fd, &image) == 0 && fstat(2, &err) == 0 && image.st_dev == err.st_dev &&
+      image.st_ino == err.st_ino)
+    return none;
+  return o.progress;
+}
+
 Result<int> run(const Options& o) {
   start_time_limit(o.timeout);
-  ProgressLine progress("cr_checkpoint", "written");
+  ProgressLine progress("cr_checkpoint", "written", progress_style(o));
   CheckpointOptions copt = engine_options(o, nullptr);
+  copt.progress_total = [&](uint64_t b) { progress.set_total(b); };
   copt.requester = getpid();
   copt.requester_tid = getpid();
   copt.request_target = o.pid;
@@ -500,6 +527,7 @@ Result<int> run(const Options& o) {
     progress.finish();
     // EINVAL: not a file that can be synced (/dev/null, a pipe, a socket).
     if (o.sync && fsync(o.fd) != 0 && errno != EINVAL && errno != EROFS) return Error::os("fsync of the image");
+    progress.summary(stats.image_bytes, "wrote", format("fd %d", o.fd));
     if (o.verbose) print_stats("", stats);
     return 0;
   }
@@ -562,6 +590,7 @@ Result<int> run(const Options& o) {
     }
   }
   if (o.sync) sync_dir(path);
+  progress.summary(stats->image_bytes, "wrote", path);
   if (o.verbose) print_stats(format("wrote %s: ", path.c_str()), *stats);
   return 0;
 }

@@ -580,6 +580,8 @@ int main(int argc, char** argv) {
   load_libcr();
 
   ProgressLine progress("cr_restart", "read");
+  struct stat image_stat {};
+  if (fstat(in, &image_stat) == 0 && S_ISREG(image_stat.st_mode)) progress.set_total(image_stat.st_size);
   RestoreOptions ropt = restore_options(o, in, name, inherited);
   ropt.source_path = source_path;
   if (!o.dir.empty()) {

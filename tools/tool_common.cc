@@ -11,6 +11,15 @@
 
 namespace crest {
 
+std::string byte_size(uint64_t bytes) {
+  if (bytes < 1024) return format("%llu B", static_cast<unsigned long long>(bytes));
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = bytes / 1024.0;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) v /= 1024, ++u;
+  return format("%.1f %s", v, units[u]);
+}
+
 int exit_code_for(const Error& e) {
   int code = e.error_number() & 0xff;
   return code == 0 ? 1 : code;
@@ -22,16 +31,62 @@ static double now() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-ProgressLine::ProgressLine(const char* tool, const char* what) : tool_(tool), what_(what), tty_(isatty(2)), start_(now()) {}
+Result<ProgressStyle> parse_progress(const char* spec) {
+  ProgressStyle style;
+  std::string s = spec;
+  if (s == "none") style.kind = ProgressStyle::None;
+  else if (s == "tty") style.kind = ProgressStyle::Live;
+  else if (s == "lines") style.kind = ProgressStyle::Lines;
+  else if (s.rfind("lines:", 0) == 0) {
+    char* end;
+    style.kind = ProgressStyle::Lines;
+    style.interval = strtod(s.c_str() + 6, &end);
+    if (end == s.c_str() + 6 || *end || !(style.interval > 0) || style.interval > 86400)
+      return Error::invalid(format("--progress=%s: the interval is not a number of seconds", spec));
+  } else {
+    return Error::invalid(format("--progress=%s: none, tty, lines or lines:SECONDS", spec));
+  }
+  return style;
+}
+
+ProgressLine::ProgressLine(const char* tool, const char* what, ProgressStyle style)
+    : tool_(tool), what_(what), style_(style), explicit_(style.kind != ProgressStyle::Auto), tty_(isatty(2)), start_(now()) {
+  if (style_.kind == ProgressStyle::Auto) style_.kind = tty_ ? ProgressStyle::Live : ProgressStyle::Lines;
+}
+
+void ProgressLine::set_total(uint64_t bytes) { total_ = bytes; }
+
+std::string ProgressLine::text(uint64_t bytes, double elapsed) const {
+  if (total_ == 0) return format("%s: %.1f MiB %s, %.1f s", tool_, bytes / 1048576.0, what_, elapsed);
+  double percent = std::min(99.0, 100.0 * bytes / total_);
+  return format("%s: %2.0f%% %.1f of %.1f MiB %s, %.1f s", tool_, percent, bytes / 1048576.0,
+                std::max(bytes, total_) / 1048576.0, what_, elapsed);
+}
 
 void ProgressLine::update(uint64_t bytes) {
-  if (!tty_) return;
   double t = now();
-  if (t - start_ < 1.0 || t - last_ < 0.2) return;
+  if (style_.kind == ProgressStyle::Live) {
+    // Chosen (--progress=tty): at once; by default: once the job has taken a second.
+    if (t - start_ < (explicit_ ? 0.0 : 1.0) || t - last_ < 0.2) return;
+    fprintf(stderr, "\r%s   ", text(bytes, t - start_).c_str());
+    shown_ = true;
+  } else if (style_.kind == ProgressStyle::Lines) {
+    if (t - std::max(start_, last_) < style_.interval) return;
+    fprintf(stderr, "%s\n", text(bytes, t - start_).c_str());
+  } else {
+    return;
+  }
   last_ = t;
-  shown_ = true;
-  fprintf(stderr, "\r%s: %s %.1f MiB (%.1f s)   ", tool_, what_, bytes / 1048576.0, t - start_);
+  ever_shown_ = true;
   fflush(stderr);
+}
+
+void ProgressLine::summary(uint64_t bytes, const char* verb, const std::string& where) {
+  finish();
+  if (style_.kind == ProgressStyle::None || !(tty_ || ever_shown_ || explicit_)) return;
+  double elapsed = std::max(now() - start_, 1e-6);
+  fprintf(stderr, "%s: %s %s to %s in %.2f s (%.1f MiB/s)\n", tool_, verb, byte_size(bytes).c_str(), where.c_str(), elapsed,
+          bytes / 1048576.0 / elapsed);
 }
 
 void ProgressLine::finish() {

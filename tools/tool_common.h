@@ -15,22 +15,45 @@ namespace crest {
 
 inline constexpr int kExitUsage = 255;  // BLCR: usage errors exit(-1)
 
+// "512 B", "4.0 KiB", "1.5 GiB".
+std::string byte_size(uint64_t bytes);
+
 // BLCR's contract: the errno value, truncated to 8 bits; never 0 for a failure.
 int exit_code_for(const Error& e);
 
-// Prints "\r<tool>: <what> N MiB" on stderr when it is a terminal and the job has taken
-// over a second; finish() ends the line.
+// --progress=WHEN: how a long job shows how far it got on stderr.
+struct ProgressStyle {
+  enum Kind { Auto, None, Live, Lines } kind = Auto;  // Auto: Live on a terminal, else Lines
+  double interval = 10;  // seconds between Lines
+};
+// "none", "tty", "lines" or "lines:SECONDS".
+Result<ProgressStyle> parse_progress(const char* spec);
+
+// Progress on stderr. Live: one line rewritten in place ("\r<tool>: 45% 120.3 of 267.0
+// MiB written, 1.2 s"), shown once the job has taken a second (at once if chosen). Lines: the same as plain
+// lines every `interval` seconds, for logs. With a total, a percentage (an estimate: it
+// stays below 100 until the end).
 class ProgressLine {
  public:
-  explicit ProgressLine(const char* tool, const char* what);
+  ProgressLine(const char* tool, const char* what, ProgressStyle style = {});
+  void set_total(uint64_t bytes);
   void update(uint64_t bytes);
+  // Ends the live line.
   void finish();
+  // Ends the live line, then "<tool>: <verb> SIZE to WHERE in T s (R MiB/s)" on a
+  // terminal, with an explicit --progress, or once progress was shown.
+  void summary(uint64_t bytes, const char* verb, const std::string& where);
+  bool shown() const { return ever_shown_; }
 
  private:
+  std::string text(uint64_t bytes, double elapsed) const;
   const char* tool_;
   const char* what_;
+  ProgressStyle style_;
+  bool explicit_;
   bool tty_;
-  bool shown_ = false;
+  bool shown_ = false, ever_shown_ = false;
+  uint64_t total_ = 0;
   double start_;
   double last_ = 0;
 };

@@ -51,6 +51,7 @@
 #include "sys/cpu_features.h"
 #include "sys/credentials.h"
 #include "sys/io.h"
+#include "sys/procfs.h"
 
 namespace crest {
 
@@ -422,6 +423,11 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   TreePagesOptions page_opt;
   page_opt.compression = opt.compression;
   page_opt.progress = opt.progress;
+  if (opt.progress_total) {
+    uint64_t total = 0;
+    for (const ProcessDump& d : dumps) total += saved_memory_estimate(d.proc.pid);
+    opt.progress_total(total);
+  }
   page_opt.cancelled = opt.cancelled;
   pages = CR_TRY(write_tree_memory_pages(writer, page_jobs, page_opt));
   CR_TRY(writer.write_trailer());

@@ -28,6 +28,9 @@ struct CheckpointOptions {
   int after_signal = 0;  // for Signal: SIGSTOP, SIGTERM, SIGCONT, ...
   // Called now and then with the bytes written so far (progress display).
   std::function<void(uint64_t)> progress;
+  // Called once before the pages are written with an estimate of the bytes `progress`
+  // will reach (for a percentage).
+  std::function<void(uint64_t)> progress_total;
   // Polled between steps; true makes the checkpoint give up (the -t limit).
   std::function<bool()> cancelled;
 

@@ -30,6 +30,7 @@
 #include <cstring>
 
 #include "image/compression.h"
+#include "restore/image_check.h"
 #include "restore/restore_context.h"
 #include "sys/procfs.h"
 
@@ -447,12 +448,6 @@ class SectionPrefetcher {
   std::thread thread_;
 };
 
-struct PageRun {
-  uint64_t address;
-  const uint8_t* data;
-  size_t size;
-};
-
 // The runs of one section written into the process: up to IOV_MAX runs per
 // process_vm_writev (one copy, one call for many small runs), where /proc/PID/mem takes
 // one call per run and copies through a bounce page. What process_vm_writev cannot
@@ -499,7 +494,6 @@ Result<void> write_runs(const Tracee& t, const std::vector<PageRun>& runs) {
 
 Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
                          const RestoreOptions& options) {
-  uint64_t page = sysconf(_SC_PAGESIZE);
   uint64_t bytes = 0;
   std::vector<PageRun> runs;
   SectionPrefetcher prefetch(reader);
@@ -512,29 +506,7 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
     if (target == targets.end())
       return Error::corrupt(format("%s: memory pages for process %u, which is not in the image", reader.name().c_str(), sec.owner));
     StubSession& s = *target->second.first;
-    const ProcessImage& image = *target->second.second;
-    // One or more runs: {PageRunHeader, page_count pages}...
-    size_t at = 0;
-    while (at < sec.payload.size()) {
-      PageRunHeader h{};
-      if (sec.payload.size() - at < sizeof h) return Error::corrupt(format("%s: short page run header", reader.name().c_str()));
-      memcpy(&h, sec.payload.data() + at, sizeof h);
-      at += sizeof h;
-      if (h.page_count == 0 || h.page_count > (sec.payload.size() - at) / page)
-        return Error::corrupt(format("%s: a page run does not fit its MemoryPages section", reader.name().c_str()));
-      uint64_t end = h.address + h.page_count * page;
-      // Areas come in address order (from /proc/PID/maps): the last one starting at or
-      // below the run must hold all of it.
-      auto next = std::upper_bound(image.memory.vmas.begin(), image.memory.vmas.end(), h.address,
-                                   [](uint64_t addr, const VmaRecord& v) { return addr < v.start; });
-      bool inside = next != image.memory.vmas.begin() && end <= std::prev(next)->end &&
-                    std::prev(next)->kind != VmaKind::Vdso && std::prev(next)->kind != VmaKind::FileShared;
-      if (!inside)
-        return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", reader.name().c_str(),
-                                     (unsigned long long)h.address, (unsigned long long)end));
-      runs.push_back({h.address, sec.payload.data() + at, h.page_count * page});
-      at += h.page_count * page;
-    }
+    CR_TRY(page_runs(sec, *target->second.second, reader.name(), runs));  // image_check.cc
     CR_TRY(write_runs(s.tracee, runs));
     runs.clear();
     bytes += sec.payload.size();

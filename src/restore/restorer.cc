@@ -49,53 +49,12 @@
 #include "fds/deleted_file.h"
 #include "records/process_tree_record.h"
 #include "restore/machine_check.h"
+#include "restore/image_check.h"
 #include "restore/restore_context.h"
 
 namespace crest {
 
 namespace {
-
-Result<ProcessImage> read_process_sections(ImageReader& reader) {
-  ProcessImage image;
-  bool have[32] = {};
-  for (;;) {
-    Section s = CR_TRY(reader.next_section());
-    switch (s.type) {
-      case SectionType::Process: image.process = CR_TRY(decode_section<ProcessRecord>(s)); break;
-      case SectionType::Thread: image.threads.push_back(CR_TRY(decode_section<ThreadRecord>(s))); break;
-      case SectionType::Signals: image.signals = CR_TRY(decode_section<SignalsRecord>(s)); break;
-      case SectionType::Attributes: image.attributes = CR_TRY(decode_section<AttributesRecord>(s)); break;
-      case SectionType::FdTable: image.fds = CR_TRY(decode_section<FdTableRecord>(s)); break;
-      case SectionType::FileData:
-      case SectionType::PipeData:
-      case SectionType::SocketData: CR_TRY(read_fd_data_section(s, image)); break;
-      case SectionType::MemoryMap: image.memory = CR_TRY(decode_section<MemoryMapRecord>(s)); break;
-      case SectionType::SysvIpc: image.sysv_ipc = CR_TRY(decode_section<SysvIpcRecord>(s)); break;
-      default:
-        return Error::corrupt(format("%s: unexpected %s section before the memory map", reader.name().c_str(), section_name(s.type)));
-    }
-    have[static_cast<uint32_t>(s.type)] = true;
-    if (s.type == SectionType::MemoryMap) break;
-  }
-  for (SectionType t : {SectionType::Process, SectionType::Thread, SectionType::Signals, SectionType::FdTable})
-    if (!have[static_cast<uint32_t>(t)]) return Error::corrupt(format("%s: the image has no %s section", reader.name().c_str(), section_name(t)));
-  for (const ThreadRecord& t : image.threads)
-    if (t.gp_regs.size() != sizeof(user_regs_struct)) return Error::corrupt(format("saved registers of thread %d have the wrong size", t.tid));
-  auto leader = std::find_if(image.threads.begin(), image.threads.end(), [&](const ThreadRecord& t) { return t.tid == image.process.pid; });
-  if (leader == image.threads.end()) return Error::corrupt(format("the image has no main thread for process %d", image.process.pid));
-  std::rotate(image.threads.begin(), leader, leader + 1);
-  if (image.signals.actions.size() != 64 || image.signals.itimers.size() != 3) return Error::corrupt("malformed Signals section");
-  // Areas in address order, page-aligned, not overlapping (restore relies on it).
-  const uint64_t page = sysconf(_SC_PAGESIZE);
-  uint64_t previous_end = 0;
-  for (const VmaRecord& v : image.memory.vmas) {
-    if (v.start >= v.end || v.start % page || v.end % page || v.start < previous_end)
-      return Error::corrupt(format("%s: malformed memory map at area %llx-%llx", reader.name().c_str(),
-                                   (unsigned long long)v.start, (unsigned long long)v.end));
-    previous_end = v.end;
-  }
-  return image;
-}
 
 struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
@@ -221,16 +180,6 @@ int socket_number(const std::vector<Restoring>& procs) {
   for (auto& p : procs)
     for (auto& f : p.image.fds.fds) at = std::max(at, f.fd + 1);
   return at;
-}
-
-Result<ProcessTreeRecord> read_tree(ImageReader& reader) {
-  Section s = CR_TRY(reader.next_section());
-  if (s.type != SectionType::ProcessTree)
-    return Error::corrupt(format("%s: the image does not start with a ProcessTree section", reader.name().c_str()));
-  ProcessTreeRecord tree = CR_TRY(decode_section<ProcessTreeRecord>(s));
-  if (tree.processes.empty() || tree.processes.size() > 100000) return Error::corrupt("malformed ProcessTree section");
-  if (tree.processes[0].pid != tree.root) return Error::corrupt("the ProcessTree does not start with its root");
-  return tree;
 }
 
 // Everything up to the first page of memory is in `procs`, the stubs exist with their
@@ -507,16 +456,14 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   const ImageHeader header = CR_TRY(reader.read_header());
   ProcessTreeRecord tree = CR_TRY(read_tree(reader));
   CR_TRY(check_machine(header, tree.cpu, options));
-  std::vector<TreeEntryRecord> live, zombies;
-  for (auto& e : tree.processes) (e.zombie ? zombies : live).push_back(e);
-  if (live.empty()) return Error::corrupt("the image has no live process");
-  std::vector<Restoring> procs(live.size());
+  std::vector<TreeEntryRecord> zombies;
+  for (auto& e : tree.processes)
+    if (e.zombie) zombies.push_back(e);
+  std::vector<ProcessImage> read = CR_TRY(read_processes(reader, tree));  // image_check.cc
+  std::vector<Restoring> procs(read.size());
   std::vector<const ProcessImage*> images;
   for (size_t i = 0; i < procs.size(); ++i) {
-    procs[i].image = CR_TRY(read_process_sections(reader));
-    if (procs[i].image.process.pid != live[i].pid)
-      return Error::corrupt(format("%s: process %d found where the tree lists %d", reader.name().c_str(),
-                                   procs[i].image.process.pid, live[i].pid));
+    procs[i].image = std::move(read[i]);
     if (procs[i].image.process.root != "/")
       return Error::unsupported(format("process %d ran chrooted in %s; restoring a changed root directory is not supported yet",
                                        procs[i].image.process.pid, procs[i].image.process.root.c_str()));

@@ -204,4 +204,19 @@ std::vector<pid_t> list_descendants(pid_t pid) {
 
 std::vector<pid_t> list_all_pids() { return list_numeric_dir("/proc"); }
 
+uint64_t saved_memory_estimate(pid_t pid) {
+  FILE* f = fopen(format("/proc/%d/smaps_rollup", pid).c_str(), "re");
+  if (!f) return 0;
+  uint64_t kib = 0;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    unsigned long long v;
+    if (sscanf(line, "Anonymous: %llu kB", &v) == 1 || sscanf(line, "Swap: %llu kB", &v) == 1 ||
+        sscanf(line, "Pss_Shmem: %llu kB", &v) == 1)
+      kib += v;
+  }
+  fclose(f);
+  return kib * 1024;
+}
+
 }  // namespace crest

@@ -45,5 +45,9 @@ std::vector<pid_t> list_tasks(pid_t pid);
 std::vector<pid_t> list_children(pid_t pid);
 std::vector<pid_t> list_descendants(pid_t pid);
 std::vector<pid_t> list_all_pids();
+// About the bytes of memory a checkpoint saves for `pid` (/proc/PID/smaps_rollup: its
+// anonymous and swapped pages and its share of shared memory); 0 if unreadable. For
+// progress display only.
+uint64_t saved_memory_estimate(pid_t pid);
 
 }  // namespace crest

@@ -7,6 +7,7 @@
   cr_restart again the parent of the process;
 --omit-always: checkpointing the shell that runs cr_restart leaves cr_restart out but
   takes the restored process; --omit-maybe in the same place keeps cr_restart in."""
+import json
 import os
 import subprocess
 import sys
@@ -17,9 +18,9 @@ import clitest  # noqa: E402
 
 
 def comms(t, img):
-    r = subprocess.run([t.tool("cr_info"), img], capture_output=True, text=True)
+    r = subprocess.run([t.tool("cr_info"), "--json", img], capture_output=True, text=True)
     t.check(r.returncode == 0, f"cr_info {img} failed: {r.stderr}")
-    return sorted(line.split('"')[1] for line in r.stdout.splitlines() if line.strip().startswith("comm:"))
+    return sorted(p["process"]["comm"] for p in json.loads(r.stdout)["processes"]) if r.returncode == 0 else []
 
 
 def restored_and_released(pid, parent_comm):

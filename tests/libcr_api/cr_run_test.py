@@ -52,8 +52,9 @@ def main():
     other = "/lib/x86_64-linux-gnu/libm.so.6"
 
     p = run(cr_run, ["--version"])
-    check(p.returncode == 0 and p.stdout == "cr_run: version 0.8.6_b4\n",
-          "--version prints 'cr_run: version 0.8.6_b4' (got %r, rc %d)" % (p.stdout, p.returncode))
+    want = run(os.path.join(opts.tools, "cr_checkpoint"), ["--version"]).stdout.replace("cr_checkpoint", "cr_run")
+    check(p.returncode == 0 and p.stdout == want and "(crest)" in want,
+          "--version prints crest's version as the other tools do, %r (got %r, rc %d)" % (want, p.stdout, p.returncode))
     for flag in ("--help", "-?"):
         p = run(cr_run, [flag])
         check(p.returncode == 0 and "--omit" in p.stdout, "%s: usage on stdout, exit 0" % flag)

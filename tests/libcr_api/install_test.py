@@ -58,7 +58,9 @@ def main():
         check(os.path.join(prefix, "include") in flags.stdout.replace("/lib/pkgconfig/../..", ""),
               "pkg-config's -I points into the prefix (%r)" % flags.stdout)
         version = run(["pkg-config", "--modversion", "libcr"], env=env)
-        check(version.stdout.strip() == "0.8.6_b4", "pkg-config --modversion libcr is 0.8.6_b4")
+        crest_version = run([os.path.join(opts.tools, "cr_checkpoint"), "--version"]).stdout.split()[2]
+        check(version.stdout.strip() == crest_version,
+              "pkg-config --modversion libcr is crest's version %s (got %r)" % (crest_version, version.stdout))
         prog = os.path.join(tmp, "prog_pc")
         source = os.path.join(opts.source, "installed_prog.c")
         p = run(["cc", "-o", prog, source] + flags.stdout.split(), env=env)
