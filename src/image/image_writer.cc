@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "sys/io.h"
@@ -51,8 +52,9 @@ Result<void> ImageWriter::write_header() {
   h.header_size = sizeof h;
   utsname u{};
   uname(&u);
-  strncpy(h.kernel_release, u.release, sizeof h.kernel_release - 1);
-  strncpy(h.crest_version, CREST_VERSION, sizeof h.crest_version - 1);
+  // NUL-padded, and always ending in a NUL (h is zeroed).
+  memcpy(h.kernel_release, u.release, std::min(strlen(u.release), sizeof h.kernel_release - 1));
+  memcpy(h.crest_version, CREST_VERSION, std::min(strlen(CREST_VERSION), sizeof h.crest_version - 1));
   h.checksum = XXH3_64bits(&h, offsetof(ImageHeader, checksum));
   return emit(&h, sizeof h, true);
 }

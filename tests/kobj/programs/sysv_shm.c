@@ -66,7 +66,7 @@ int main(void) {
     while (fgets(line, sizeof line, m)) {
         unsigned long lo;
         char perms[5];
-        if (sscanf(line, "%lx-%*lx %4s", &lo, perms) == 2 && lo == (unsigned long)b_ro) ro = perms[1] == '-';
+        if (sscanf(line, "%lx-%*x %4s", &lo, perms) == 2 && lo == (unsigned long)b_ro) ro = perms[1] == '-';
     }
     fclose(m);
     t_printf("read-only attachment still read-only: %s", k_yes(ro));
