@@ -359,6 +359,36 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + ts.tv_nsec;
 }
 
+// After --kill: returns once every killed process is gone, so that a restart right after
+// finds its pids free. A killed process whose parent is outside the checkpoint stays a
+// zombie, its pid taken, until that parent reaps it: waited for 100 ms (a shell reaps at
+// once), then said in a warning. Waits at most 10 s in all.
+void wait_until_gone(std::vector<pid_t> pids) {
+  const uint64_t start = monotonic_ns();
+  const std::set<pid_t> scope(pids.begin(), pids.end());
+  for (;;) {
+    const uint64_t waited = monotonic_ns() - start;
+    std::vector<pid_t> waiting;
+    for (pid_t pid : pids) {
+      auto stat = read_stat_fields(pid);
+      if (!stat || stat->size() < 5) continue;  // gone
+      const pid_t parent = static_cast<pid_t>(strtol((*stat)[4].c_str(), nullptr, 10));
+      if ((*stat)[3] == "Z" && !scope.count(parent) && waited > 100'000'000) {
+        warn(format("process %d was killed; it stays a zombie, its pid taken, until its parent %d reaps it", pid, parent));
+        continue;
+      }
+      waiting.push_back(pid);
+    }
+    if (waiting.empty()) return;
+    if (waited > 10'000'000'000ull) {
+      for (pid_t pid : waiting) warn(format("process %d was killed but is still there after 10 s", pid));
+      return;
+    }
+    pids = waiting;
+    usleep(1000);
+  }
+}
+
 // Freeze, read, write the image. On success the tree is left frozen in `tree` for the
 // after-checkpoint steps; t_stop is when the first stop was requested.
 Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, std::optional<FrozenTree>& tree_out,
@@ -493,8 +523,12 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   coop.send_results(0);
   // (Processes stopped by an early SIGSTOP cannot answer.)
   if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);
-  if (opt.after == AfterCheckpoint::Kill) coop.send_after_signal(SIGKILL);
-  else if (opt.after == AfterCheckpoint::Signal) coop.send_after_signal(opt.after_signal);
+  if (opt.after == AfterCheckpoint::Kill) {
+    coop.send_after_signal(SIGKILL);
+    std::vector<pid_t> killed;
+    for (FrozenProcess& fp : tree.processes()) killed.push_back(fp.pid());
+    wait_until_gone(killed);
+  } else if (opt.after == AfterCheckpoint::Signal) coop.send_after_signal(opt.after_signal);
   if (opt.after == AfterCheckpoint::Run) coop.restop_stopped();
   else coop.restop_omitted();
   if (!first) return first.error();
