@@ -51,6 +51,7 @@
 #include "restore/machine_check.h"
 #include "restore/image_check.h"
 #include "restore/restore_context.h"
+#include "restore/session_ids.h"
 
 namespace crest {
 
@@ -190,44 +191,6 @@ struct ZombieStub {
   uint64_t area;
 };
 
-// setsid()/setpgid() as the image had them, when asked (BLCR's --restore-sid and
-// --restore-pgid); otherwise the process stays in cr_restart's session and group.
-// `renamed`: saved pid -> pid now, for groups whose leader came back with a new pid.
-Result<void> restore_session_and_group(StubSession& s, const ProcessRecord& rec, const RestoreOptions& options,
-                                       const std::map<pid_t, pid_t>& renamed) {
-  const pid_t pid = s.tracee.tid();
-  if (options.restore_sid && rec.sid == rec.pid) {
-    auto r = s.sys.call("setsid", SYS_setsid);
-    if (!r) return r.error().context(format("making %d a session leader again", pid));
-    return {};
-  }
-  if (options.restore_pgid && rec.pgid != 0) {
-    pid_t want = rec.pgid;
-    if (auto it = renamed.find(rec.pgid); it != renamed.end()) want = it->second;
-    auto r = s.sys.call("setpgid", SYS_setpgid, {0, static_cast<uint64_t>(want == pid ? 0 : want)});
-    if (!r) {
-      int e = r.error().error_number();
-      return Error::os(format("process group %d cannot be restored (its leader is not in the image, or it belongs to "
-                              "another session)", rec.pgid), e == EPERM ? EBUSY : e);
-    }
-  }
-  return {};
-}
-
-// With --restore-pgid, a group the image names must not exist yet: joining a live group
-// of other processes would mix the restored job into it.
-Result<void> check_groups_free(const std::vector<Restoring>& procs, const RestoreOptions& options) {
-  if (!options.restore_pgid) return {};
-  for (auto& p : procs) {
-    pid_t pgid = p.image.process.pgid;
-    if (pgid <= 0 || (options.restore_sid && p.image.process.sid == pgid)) continue;  // made anew by setsid
-    if (::kill(-pgid, 0) == 0 || errno == EPERM)
-      return Error::os(format("process group %d is in use by processes outside the image; restart without "
-                              "--restore-pgid to join cr_restart's group", pgid), EBUSY);
-  }
-  return {};
-}
-
 // A zombie: it runs one syscall, exit_group(status), or dies of its signal.
 Result<void> make_zombie(ZombieStub& z) {
   Tracee& t = z.stub;
@@ -273,8 +236,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     for (auto& f : p.fds) prepared[{p.image.process.pid, f.target}] = f.local;
   }
 
-  CR_TRY(check_groups_free(procs, options));
-  std::map<pid_t, pid_t> renamed;
+  CR_TRY(check_session_options(images, options));  // session_ids.cc
   uint64_t area = 0;
   for (size_t i = 0; i < procs.size(); ++i) {
     Restoring& p = procs[i];
@@ -317,8 +279,7 @@ Result<void> build_stubs(std::vector<Restoring>& procs, const std::vector<TreeEn
     // Part of this restart until it is done: a checkpoint of it fails with EBUSY.
     CR_TRY(locks.take(p.stub->tid()), "process %d", rec.pid);
     // Before its children exist, so that they inherit the session and group.
-    renamed[rec.pid] = p.stub->tid();
-    CR_TRY(restore_session_and_group(*p.session, rec, options, renamed), "process %d", rec.pid);
+    CR_TRY(restore_session_and_group(*p.session, rec, options), "process %d", rec.pid);
   }
   shared.pipes.clear();  // every end is held by the prepared fds now
   shared.sockets.clear();
