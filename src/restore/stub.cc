@@ -32,7 +32,8 @@ namespace {
 }
 
 // Runs in the child: nothing here returns.
-// `parent`: cr_restart's pid, when the stub is its child (not with `go`).
+// `parent`: cr_restart's pid, when the stub is its child (not with `go`: then cr_restart
+// seizes it and says go through that pipe).
 [[noreturn]] void become_stub(const ProcessImage& image, const std::vector<PreparedFd>& fds, int report,
                               const std::string& exe, const std::string& cwd, int keep, int keep_at, int go, pid_t parent,
                               bool act_as) {
@@ -94,6 +95,39 @@ namespace {
   child_fail(report, "execve", errno);
 }
 
+// clone3(args) in a helper child that exits at once, so that the new process is
+// re-parented to the child reaper; `child` runs in the new process and does not return.
+// Returns its pid, or -1 with errno.
+template <class F>
+pid_t clone_through_helper(clone_args args, F child) {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) return -1;
+  Fd answer(ends[0]), answer_write(ends[1]);
+  pid_t helper = fork();
+  if (helper < 0) return -1;
+  if (helper == 0) {
+    int32_t got = static_cast<int32_t>(syscall(SYS_clone3, &args, sizeof args));
+    if (got == 0) child();
+    if (got < 0) got = -errno;
+    (void)!write(answer_write.get(), &got, sizeof got);
+    _exit(0);
+  }
+  answer_write.reset();
+  int32_t got = -EIO;
+  ssize_t n;
+  while ((n = read(answer.get(), &got, sizeof got)) < 0 && errno == EINTR) {
+  }
+  int status;
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof got) got = -EIO;
+  if (got < 0) {
+    errno = -got;
+    return -1;
+  }
+  return got;
+}
+
 Error child_error(int report_read, pid_t pid, const char* stage) {
   char buf[600] = {};
   ssize_t n = read(report_read, buf, sizeof buf - 1);
@@ -119,8 +153,13 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
   // restored process is the caller's child): it cannot PTRACE_TRACEME us, so we seize it
   // and release it through this pipe.
   const bool sibling = options.as_callers_child;
+  // A process whose parent was init goes back to the child reaper (BLCR's restart did
+  // so): made by a helper that exits at once, so that the kernel re-parents it to init
+  // or the nearest child subreaper; cr_restart seizes it as it does a sibling.
+  const bool to_reaper = !sibling && image.process.ppid == 1;
+  const bool seized = sibling || to_reaper;
   Fd go_read, go_write;
-  if (sibling) {
+  if (seized) {
     int go[2];
     if (pipe2(go, O_CLOEXEC) != 0) return Error::os("pipe2");
     go_read = Fd(fcntl(go[0], F_DUPFD_CLOEXEC, report + 1));
@@ -137,24 +176,29 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
 
   const pid_t self = getpid();
   const bool self_is_root = geteuid() == 0;
+  clone_args args{};
+  uint64_t tid = static_cast<uint64_t>(want);
+  // With CLONE_PARENT the exit signal is cr_restart's own (the kernel's rule): SIGCHLD
+  // when cr_request_restart() forked it.
+  args.flags = sibling ? CLONE_PARENT : 0;
+  args.exit_signal = sibling ? 0 : SIGCHLD;
+  if (options.restore_pid) {
+    args.set_tid = reinterpret_cast<uint64_t>(&tid);
+    args.set_tid_size = 1;
+  }
+  auto stub_main = [&] {
+    become_stub(image, fds, report, exe, cwd, keep, keep_at, seized ? go_read.get() : -1, self, self_is_root);
+  };
   pid_t pid;
-  if (options.restore_pid || sibling) {
-    clone_args args{};
-    uint64_t tid = static_cast<uint64_t>(want);
-    // With CLONE_PARENT the exit signal is cr_restart's own (the kernel's rule): SIGCHLD
-    // when cr_request_restart() forked it.
-    args.flags = sibling ? CLONE_PARENT : 0;
-    args.exit_signal = sibling ? 0 : SIGCHLD;
-    if (options.restore_pid) {
-      args.set_tid = reinterpret_cast<uint64_t>(&tid);
-      args.set_tid_size = 1;
-    }
+  if (to_reaper) {
+    pid = clone_through_helper(args, stub_main);
+  } else if (options.restore_pid || sibling) {
     pid = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
+    if (pid == 0) stub_main();
   } else {
     pid = fork();
+    if (pid == 0) stub_main();
   }
-  if (pid == 0)
-    become_stub(image, fds, report, exe, cwd, keep, keep_at, sibling ? go_read.get() : -1, self, self_is_root);
   int clone_errno = errno;
   close(report);
   go_read.reset();
@@ -169,16 +213,16 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
 
   const long trace_options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL;
   int status = 0;
-  if (sibling) {
+  if (seized) {
     if (ptrace(PTRACE_SEIZE, pid, nullptr, trace_options) != 0) {
       int e = errno;
-      ::kill(pid, SIGKILL);  // our caller reaps it: it is the caller's child
+      ::kill(pid, SIGKILL);  // our caller (or the reaper) reaps it: it is not our child
       return Error::os(format("ptrace(PTRACE_SEIZE) on the new process %d", pid), e);
     }
   }
   // Tracer of the stub either way: waitpid() works on it, and dropping it kills it.
   Tracee stub = CR_TRY(Tracee::adopt_stopped_child(pid));
-  if (sibling) {
+  if (seized) {
     if (write(go_write.get(), "g", 1) != 1) return Error::os("releasing the stub");
     go_write.reset();
   } else {

@@ -752,6 +752,18 @@ class Case:
         self._mounts = []
 
 
+
+def enter_private_pid_namespace():
+    """Re-run this script as the init of a new pid namespace (with its own /proc); the
+    namespace, and everything left in it, ends when the script does."""
+    if os.getpid() == 1:
+        return
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+            sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]]
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+
+
 def main(body):
     name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
     case = Case(name)

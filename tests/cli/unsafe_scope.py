@@ -33,17 +33,6 @@ from libcr_serve import ACCEPTED, FINISHED, serve  # noqa: E402
 REFUSED = 125  # ECANCELED: tools/cr_checkpoint.cc --help, docs/design.md "Exit codes"
 
 
-def enter_private_pid_namespace():
-    """Re-run this script as the init of a new pid namespace (with its own /proc); the
-    namespace, and everything left in it, ends when the script does."""
-    if os.getpid() == 1:
-        return
-    argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-            sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]]
-    sys.stdout.flush()
-    os.execvp(argv[0], argv)
-
-
 def switches(pid):
     """(voluntary, involuntary) context switches of pid."""
     return tuple(clitest.status_field(pid, f) for f in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
@@ -302,5 +291,5 @@ def body(t):
 
 
 if __name__ == "__main__":
-    enter_private_pid_namespace()
+    clitest.enter_private_pid_namespace()
     clitest.main(body)
