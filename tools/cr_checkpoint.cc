@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -55,6 +56,35 @@ void catch_termination() {
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
   raise(sig);
   _exit(128 + sig);
+}
+
+// BLCR's structure when the process that ran cr_checkpoint is in the scope (a script or
+// program checkpointing itself): cr_checkpoint forks, and this process only waits for
+// the worker and exits with its status. It is checkpointed with its caller, blocked in
+// wait4(); in a restarted copy wait4() fails with ECHILD and it exits 0, so the restarted
+// caller finds its child and a success (BLCR-API.md 3.2). The worker leaves itself out.
+pid_t g_worker = 0;
+pid_t g_waiter = 0;  // in the worker: the waiting parent
+
+void forward_to_worker(int sig) {
+  int saved = errno;
+  if (g_worker > 0) kill(g_worker, sig);
+  errno = saved;
+}
+
+[[noreturn]] void wait_for_worker(pid_t worker) {
+  g_worker = worker;
+  struct sigaction sa {};
+  sa.sa_handler = forward_to_worker;
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+  int status = 0;
+  pid_t got;
+  while ((got = waitpid(worker, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (got < 0) _exit(0);  // ECHILD: the restarted copy
+  if (WIFSIGNALED(status)) die_of(WTERMSIG(status));
+  _exit(WEXITSTATUS(status));
 }
 
 enum class Dest { Cwd, File, Fd, Dir };
@@ -516,6 +546,7 @@ Result<int> run(const Options& o) {
   copt.progress_total = [&](uint64_t b) { progress.set_total(b); };
   copt.requester = getpid();
   copt.requester_tid = getpid();
+  copt.waiter = g_waiter;
   copt.request_target = o.pid;
   copt.progress = [&](uint64_t b) { progress.update(b); };
 
@@ -643,6 +674,31 @@ int serve(const Options& o) {
 
 }  // namespace
 
+pid_t ppid_of(pid_t pid) {
+  auto text = read_text_file(format("/proc/%d/status", pid));
+  if (!text) return 0;
+  size_t at = text->find("\nPPid:");
+  if (at == std::string::npos) return 0;
+  return static_cast<pid_t>(strtol(text->c_str() + at + 6, nullptr, 10));
+}
+
+// Is the process that ran us (our parent) in the scope named by the options?
+bool caller_in_scope(const Options& o) {
+  const pid_t caller = getppid();
+  switch (o.scope) {
+    case Scope::Process: return caller == o.pid;
+    case Scope::ProcessGroup: return getpgid(caller) == o.pid;
+    case Scope::Session: return getsid(caller) == o.pid;
+    case Scope::Tree:
+      for (pid_t p = caller, depth = 0; p > 1 && depth < 4096; ++depth) {
+        if (p == o.pid) return true;
+        p = ppid_of(p);
+      }
+      return false;
+  }
+  return false;
+}
+
 int main(int argc, char** argv) {
   catch_termination();
   Options o;
@@ -662,6 +718,16 @@ int main(int argc, char** argv) {
     return served;
   }
   if (early >= 0) return early;
+  if (caller_in_scope(o)) {
+    const pid_t waiter = getpid();
+    pid_t worker = fork();
+    if (worker < 0) {
+      fprintf(stderr, "cr_checkpoint: fork: %s\n", strerror(errno));
+      return 1;  // BLCR: 1 when the worker could not be made
+    }
+    if (worker > 0) wait_for_worker(worker);
+    g_waiter = waiter;
+  }
   if (o.quiet && !(o.dest == Dest::Fd && o.fd == 2)) {
     // --quiet: nothing at all on stderr, the engine's own warnings included.
     Fd null(open("/dev/null", O_WRONLY | O_CLOEXEC));

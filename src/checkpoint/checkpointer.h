@@ -40,6 +40,10 @@ struct CheckpointOptions {
   // served, the thread to signal first if the requester is in the scope.
   pid_t requester = 0;
   pid_t requester_tid = 0;
+  // cr_checkpoint's own waiting parent, when the process that ran it is in the scope
+  // (BLCR's structure, tools/cr_checkpoint.cc): checkpointed with that process, blocked
+  // in wait4(); for the scope's safety it is cr_checkpoint itself. 0: none.
+  pid_t waiter = 0;
   int request_target = 0;  // as requested (0 = the requester itself)
   std::string dest;        // cr_checkpoint_info.dest
   // Sent right after the image is written, before callbacks' continue code (BLCR's

@@ -80,7 +80,15 @@ Result<void> check_scope_safety(const std::vector<pid_t>& members, const Checkpo
   // The process that ran cr_checkpoint naming itself (`cr_checkpoint --kill --tree $$`
   // in a script, BLCR's self-checkpoint that ends the script) asks for its own end, as a
   // libcr requester may with cr_signal: allowed. Not when a session or group names it.
-  const bool names_itself = (opt.scope == Scope::Tree || opt.scope == Scope::Process) && opt.pid == getppid();
+  // With a waiter (BLCR's fork), the process that ran cr_checkpoint is the waiter's
+  // parent, and the waiter is cr_checkpoint itself.
+  pid_t caller = getppid();
+  if (opt.waiter) {
+    auto waiter = facts_of(opt.waiter);
+    caller = waiter ? waiter->ppid : 0;
+    ancestors.erase(opt.waiter);
+  }
+  const bool names_itself = (opt.scope == Scope::Tree || opt.scope == Scope::Process) && opt.pid == caller;
   if (by_hand && names_itself) ancestors.erase(opt.pid);
   for (pid_t pid : members) {
     auto facts = facts_of(pid);
