@@ -7,8 +7,9 @@ zeros, and 6 MiB more random bytes in one private mapping. Checked: the checkpoi
 process runs on) leaves its descriptors and its mappings as they were (no pipe, no
 injection area left); the image's page runs of that mapping equal, page for page, those of a checkpoint
 with CREST_DIRECT_PAGES=0 (the buffered path), and neither holds the zero-written pages;
-cr_info --verify accepts it; a --kill checkpoint by the direct path restarts and the
-restored process finds its bytes (it recomputes their digest on SIGUSR1)."""
+cr_info --verify accepts it; a --kill checkpoint by the direct path restarts (its page
+sections mapped from the image by cr_restart, which the restored process does not map) and
+the restored process finds its bytes (it recomputes their digest on SIGUSR1)."""
 import os
 import signal
 import struct
@@ -111,6 +112,8 @@ def body(t):
     t.require(t.wait_pid_free(s.pid), "the killed subject's pid is not free")
     rp = t.start([t.cr_restart, img])
     st = t.require_restored(rp, "python3", "restart", pid=s.pid)
+    # Its pages came from a mapping of the image (image_reader.h), crest's, never its own.
+    t.check(img not in clitest.read_text(f"/proc/{st.pid}/maps"), "the restored process maps the image file")
     os.kill(st.pid, signal.SIGUSR1)
     v = os.path.join(d, "verdict")
     t.check(clitest.wait_for(lambda: clitest.read_text(v), 30), "the restored process gave no verdict")
