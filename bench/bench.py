@@ -761,13 +761,13 @@ class Bench:
         lines = []
         mc = self.memcpy_summary()
         if mach.get("against_commit"):
-            lines.append("Variant \"new\": crest %s; \"against\": crest %s (--against), in the same rounds." % (
+            lines.append("Variant \"new\": crest %s; \"against\": crest %s, in the same rounds." % (
                 mach["crest_commit"], mach["against_commit"]))
         lines.append("crest %s (%s), %s, %d CPUs (%s), %s RAM, kernel %s; %d runs + 1 warm-up; %s; "
                      "load average %s at the start, %s at the end; memcpy 1 GiB single thread: %s" % (
                          mach["crest_commit"], mach["build_type"], mach["date"], mach["nproc"], mach["cpu"],
                          human(mach["mem_total_bytes"]), mach["kernel"], self.o.runs,
-                         "fresh pages not warmed (--no-warm)" if self.o.no_warm else "fresh pages warmed before each timed step",
+                         "fresh pages: %s%s" % (self.o.temp, " (warm: not warmed, --no-warm)" if self.o.no_warm else ""),
                          mach["loadavg_start"], mach.get("loadavg_end", "?"),
                          "%.2f GiB/s median (%.2f min, %.2f max) of %d" % (mc["median"], mc["min"], mc["max"],
                                                                               len(mc["samples_gibps"]))
