@@ -137,13 +137,13 @@ class Proc:
     """A child started with posix_spawn (no shell, no Python in between) and waited through
     a pidfd, so that a wait can time out without a polling loop."""
 
-    def __init__(self, argv, stdout, stderr=None, setsid=True):
+    def __init__(self, argv, stdout, stderr=None, setsid=True, env=None):
         acts = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
                 (os.POSIX_SPAWN_OPEN, 2, stderr or stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)]
         self.argv = argv
         self.t0 = time.monotonic_ns()
-        self.pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=acts, setsid=setsid)
+        self.pid = os.posix_spawn(argv[0], argv, env or os.environ, file_actions=acts, setsid=setsid)
         self.pidfd = os.pidfd_open(self.pid)
         self.status = None
         self.rusage = None
@@ -238,6 +238,28 @@ def proc_status_kib(pid, key):
     return None
 
 
+def cpu_of(pids):
+    """utime + stime of these processes (clock ticks: 10 ms), those that exist."""
+    total = 0.0
+    for pid in pids:
+        u, s = proc_cpu_seconds(pid)
+        if u is not None:
+            total += u + s
+    return total
+
+
+class Variant:
+    """How a row's runs are made: which crest (the working tree or --rev: "new"; --against:
+    "against"), fresh pages warm or cold, the machine quiet or loaded by one CPU-bound
+    program beside the tool (bench/README.md, "Variants")."""
+
+    def __init__(self, build, temp, load):
+        self.build, self.temp, self.load = build, temp, load
+
+    def name(self):
+        return "%s %s %s" % (self.build, self.temp, self.load)
+
+
 def proc_cpu_seconds(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -254,6 +276,12 @@ class Bench:
         self.build = os.path.realpath(opts.build_dir)
         self.crest_build = os.path.join(self.build, "crest-rev" if opts.rev else "crest")
         self.tools = os.path.join(self.crest_build, "tools")
+        # --against REV: a second crest, run in the same rounds as the first (interleaved).
+        self.against_build = os.path.join(self.build, "crest-against")
+        self.against_tools = os.path.join(self.against_build, "tools")
+        self.against_commit = None
+        self.spinner = None      # the CPU-bound program of a loaded run
+        self.variant = Variant("new", "warm", "quiet")  # of the run under way
         self.workload_bin = os.path.join(self.build, "workload")
         self.floor_bin = os.path.join(self.build, "floor")
         self.procs = []          # every Proc started, for cleanup
@@ -273,17 +301,17 @@ class Bench:
             log(r.stdout[-4000:])
             raise SystemExit("bench: %s failed (exit %d): %s" % (what, r.returncode, " ".join(argv)))
 
-    def do_build(self):
-        os.makedirs(self.build, exist_ok=True)
-        cb = self.crest_build
-        src = REPO
-        if self.o.rev:
+    def build_crest(self, rev, cb, src_name):
+        """Builds crest's tools in cb, from the working tree or (rev) from a snapshot of a
+        commit; returns the commit built (None for the working tree)."""
+        src, commit = REPO, None
+        if rev:
             # A snapshot of a commit (git archive: read-only for the repository), for numbers
             # that do not depend on work in progress in the working tree.
-            src = os.path.join(self.build, "src")
-            commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--verify", self.o.rev + "^{commit}"],
+            src = os.path.join(self.build, src_name)
+            commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--verify", rev + "^{commit}"],
                                     stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
-            stamp = os.path.join(self.build, "src.commit")
+            stamp = src + ".commit"
             have = open(stamp).read().strip() if os.path.exists(stamp) else ""
             if have != commit:  # extract again only for another commit (keeps the build incremental)
                 shutil.rmtree(src, ignore_errors=True)
@@ -292,11 +320,17 @@ class Bench:
                 subprocess.run(["tar", "-x", "-C", src], input=arch.stdout, check=True)
                 with open(stamp, "w") as f:
                     f.write(commit + "\n")
-            self.built_commit = commit
-        log("bench: building crest from %s in %s" % (src if not self.o.rev else "%s (%s)" % (self.o.rev, src), cb))
+        log("bench: building crest from %s in %s" % (src if not rev else "%s (%s)" % (rev, src), cb))
         self.run_quiet(["cmake", "-S", src, "-B", cb, "-DCMAKE_BUILD_TYPE=" + self.o.build_type], "cmake configure")
         self.run_quiet(["cmake", "--build", cb, "-j%d" % (os.cpu_count() or 2), "--target",
                         "cr_checkpoint", "cr_restart", "cr_info"], "cmake build")
+        return commit
+
+    def do_build(self):
+        os.makedirs(self.build, exist_ok=True)
+        self.built_commit = self.build_crest(self.o.rev, self.crest_build, "src")
+        if self.o.against:
+            self.against_commit = self.build_crest(self.o.against, self.against_build, "src-against")
         wl = os.path.join(BENCH_DIR, "workloads")
         self.run_quiet(["gcc", "-O2", "-Wall", "-Wextra", "-pthread", "-o", self.workload_bin,
                         os.path.join(wl, "workload.c")], "building workload.c")
@@ -305,7 +339,14 @@ class Bench:
 
     # ---- processes -----------------------------------------------------------------------
     def spawn(self, argv, out, err=None):
-        p = Proc(argv, out, err)
+        env = None
+        if self.variant.build == "against" and self.o.against_env:
+            # --against-env VAR=VALUE: the same tools, run with VAR=VALUE.
+            env = dict(os.environ)
+            for kv in self.o.against_env:
+                k, _, v = kv.partition("=")
+                env[k] = v
+        p = Proc(argv, out, err, env=env)
         self.procs.append(p)
         return p
 
@@ -316,7 +357,8 @@ class Bench:
             exe = os.readlink("/proc/%d/exe" % pid)
         except OSError:
             return False
-        return exe in (self.workload_bin, self.floor_bin) or exe.startswith(self.tools + "/")
+        return exe in (self.workload_bin, self.floor_bin) or exe.startswith(self.tools + "/") or \
+            exe.startswith(self.against_tools + "/")
 
     def kill_foreign(self, pid):
         if pid and self.ours(pid):
@@ -326,6 +368,7 @@ class Bench:
                 pass
 
     def cleanup(self):
+        self.stop_load()
         for pid in list(self.foreign):
             self.kill_foreign(pid)
         self.foreign.clear()
@@ -368,7 +411,8 @@ class Bench:
         return 60 + nbytes / (50 * MiB)
 
     def tool(self, name):
-        return os.path.join(self.tools, name)
+        against = self.variant.build == "against" and self.o.against
+        return os.path.join(self.against_tools if against else self.tools, name)
 
     def settle(self, d):
         """syncfs() the image directory's file system before a timed write, so that no
@@ -388,9 +432,31 @@ class Bench:
         it, whichever step came after a pause drew cold pages: the tool's first checkpoint,
         which follows the workload's setup, did; the floors, which follow the restart's
         frees, did not."""
+        if self.variant.temp == "cold":
+            self.cool()
+            return
         if self.o.no_warm or nbytes <= 0:
             return
         subprocess.run([self.floor_bin, "warm", str(int(nbytes))], check=True)
+
+    def cool(self):
+        """Cold pages: wait until the memory freed by the step before has gone back to the
+        host (the balloon's free page reporting runs 2 s after pages are freed), so that
+        whatever the next step allocates faults on the host, as a checkpoint or restart
+        does on a machine whose memory was idle (bench/README.md, "Cold pages")."""
+        time.sleep(self.o.cold_wait)
+
+    def start_load(self):
+        if self.variant.load == "loaded":
+            self.spinner = Proc([self.floor_bin, "spin"], "/dev/null")
+
+    def stop_load(self):
+        if self.spinner is not None:
+            try:
+                self.spinner.kill()
+            except ChildProcessError:  # reaped as an orphan meanwhile
+                pass
+            self.spinner = None
 
     def checkpoint(self, wl, hb, pid, img, kill, logf):
         argv = [self.tool("cr_checkpoint")] + (["--kill"] if kill else []) + \
@@ -398,6 +464,8 @@ class Bench:
         self.settle(os.path.dirname(img))
         self.warm(wl.touched)  # the image
         hb.reset_gap()
+        members = self.members(hb)
+        cpu0 = cpu_of(members)
         p = self.spawn(argv, logf)
         if not p.wait(self.timeout_for(wl.touched)):
             raise BenchError("error", "cr_checkpoint did not finish in time")
@@ -406,9 +474,16 @@ class Bench:
             msg = last_line(logf) or ("exit %d" % rc)
             status = "unsupported" if rc == 95 else "error"
             raise BenchError(status, "%s (exit %d)" % (msg, rc))
+        # The tool's CPU (wait4) and what its targets spent meanwhile (syscalls injected
+        # into them run on their clock; their own 100 us heartbeat loop is included).
+        p.cpu_s = p.rusage.ru_utime + p.rusage.ru_stime + max(0.0, cpu_of(members) - cpu0)
         return p
 
-    def one_run(self, wl, d, run_no):
+    def members(self, hb):
+        return {hb.get(OFF_PID)} | {hb.slot_pid(i) for i in range(hb.get(OFF_NPROCS))} - {0}
+
+    def one_run(self, wl, d, run_no, variant):
+        self.variant = variant
         self.seq += 1
         tag = "%s.%d" % (wl.name, self.seq)
         img_dir = self.img_dirs[d]
@@ -417,9 +492,10 @@ class Bench:
         tlog = os.path.join(self.hb_dir, "tools.%s.log" % tag)
         img = os.path.join(img_dir, "img." + tag)
         floor_file = os.path.join(img_dir, "floor." + tag)
-        r = {"run": run_no}
+        r = {"run": run_no, "variant": variant.name(), "loadavg": loadavg()}
         t_run = time.monotonic_ns()
         try:
+            self.start_load()
             # Start the workload and wait for its ready marker.
             w = self.spawn([self.workload_bin, hb.path, str(os.getpid())] + wl.args, wlog)
             deadline = time.time() + self.timeout_for(wl.resident)
@@ -440,6 +516,7 @@ class Bench:
             r["ckpt_s"] = (p.t1 - p.t0) / 1e9
             r["ckpt_maxrss_kib"] = p.rusage.ru_maxrss
             r["ckpt_user_s"], r["ckpt_sys_s"] = p.rusage.ru_utime, p.rusage.ru_stime
+            r["ckpt_cpu_s"] = p.cpu_s
             deadline = time.time() + 30
             while hb.get(OFF_HB) <= p.t1:   # the target has run again after the tool ended
                 if time.time() > deadline:
@@ -489,6 +566,9 @@ class Bench:
             self.foreign.add(restored)
             r["restart_maxrss_kib"] = proc_status_kib(rp.pid, "VmHWM")
             r["restart_user_s"], r["restart_sys_s"] = proc_cpu_seconds(rp.pid)
+            # cr_restart's CPU (not wait4's: it reaps the restored process later) and the
+            # restored processes' own until they run (calls injected into them, their faults).
+            r["restart_cpu_s"] = cpu_of([rp.pid]) + cpu_of(self.members(hb))
             if restored not in proc_children(rp.pid):
                 raise BenchError("error", "restored pid %d is not a child of cr_restart" % restored)
 
@@ -532,6 +612,7 @@ class Bench:
             r["run_wall_s"] = (time.monotonic_ns() - t_run) / 1e9
             return r
         finally:
+            self.stop_load()
             self.end_run_processes(hb)
             hb.close()
             for f in (img, floor_file, floor_file + ".tmp", hb.path):
@@ -560,34 +641,48 @@ class Bench:
         return GiB / float(out) / GiB
 
     # ---- rows ----------------------------------------------------------------------------
-    def run_row(self, wl, d):
-        row = {"workload": wl.name, "description": wl.desc, "dir": d, "fs": fs_type(d),
-               "touched_bytes": wl.touched, "codec": wl.codec, "status": "ok", "message": "", "runs": [],
-               "loadavg_before": loadavg()}
+    def run_rows(self, wl, d, variants):
+        """One row per variant; their runs interleaved (round i of every variant, then
+        round i + 1), so that a change of the machine's load or page costs during the rows
+        reaches every variant alike."""
+        rows = []
+        for v in variants:
+            rows.append({"workload": wl.name, "description": wl.desc, "dir": d, "fs": fs_type(d),
+                         "variant": v.name(), "build": v.build, "temp": v.temp, "load": v.load,
+                         "touched_bytes": wl.touched, "codec": wl.codec, "status": "ok", "message": "", "runs": [],
+                         "loadavg_before": loadavg()})
         why = self.does_not_fit(wl, d)
         if why:
-            row["status"], row["message"] = "skipped", why
+            for row in rows:
+                row["status"], row["message"] = "skipped", why
             log("bench: %-18s %-10s skipped: %s" % (wl.name, d, why))
-            return row
+            return rows
         for i in range(self.o.runs + 1):
-            try:
-                r = self.one_run(wl, d, i)
-            except (BenchError, OSError, subprocess.CalledProcessError, ValueError) as e:
-                if not isinstance(e, BenchError):
-                    e = BenchError("error", "%s: %s" % (type(e).__name__, e))
-                row["status"], row["message"] = e.status, e.message
-                if e.status not in ("unsupported",):
-                    self.failures += 1
-                log("bench: %-18s %-10s %s: %s" % (wl.name, d, e.status, e.message))
-                return row
-            r["warmup"] = i == 0
-            row["runs"].append(r)
-            log("bench: %-18s %-10s run %d%s: ckpt %.3fs kill %.3fs freeze %.3fs restart %.3fs%s" % (
-                wl.name, d, i, " (warm-up)" if i == 0 else "", r["ckpt_s"], r["ckpt_kill_s"], r["freeze_s"],
-                r["restart_s"], (" floors %.3fs %.3fs" % (r["floor_dump_s"], r["floor_restore_s"]))
-                if "floor_dump_s" in r else ""))
-        self.summarize(wl, row)
-        return row
+            for v, row in zip(variants, rows):
+                if row["status"] != "ok":
+                    continue
+                try:
+                    r = self.one_run(wl, d, i, v)
+                except (BenchError, OSError, subprocess.CalledProcessError, ValueError) as e:
+                    if not isinstance(e, BenchError):
+                        e = BenchError("error", "%s: %s" % (type(e).__name__, e))
+                    row["status"], row["message"] = e.status, e.message
+                    if e.status not in ("unsupported",):
+                        self.failures += 1
+                    log("bench: %-18s %-10s %s: %s: %s" % (wl.name, d, v.name(), e.status, e.message))
+                    continue
+                r["warmup"] = i == 0
+                row["runs"].append(r)
+                log("bench: %-18s %-10s %-20s run %d%s: ckpt %.3fs (cpu %.2f) kill %.3fs freeze %.3fs "
+                    "restart %.3fs (cpu %.2f)%s" % (
+                        wl.name, d, v.name(), i, " (warm-up)" if i == 0 else "", r["ckpt_s"], r["ckpt_cpu_s"],
+                        r["ckpt_kill_s"], r["freeze_s"], r["restart_s"], r["restart_cpu_s"],
+                        (" floors %.3fs %.3fs" % (r["floor_dump_s"], r["floor_restore_s"]))
+                        if "floor_dump_s" in r else ""))
+        for row in rows:
+            if row["status"] == "ok":
+                self.summarize(wl, row)
+        return rows
 
     def summarize(self, wl, row):
         runs = [r for r in row["runs"] if not r["warmup"]]
@@ -600,7 +695,8 @@ class Bench:
 
         for k in ("ckpt_s", "ckpt_kill_s", "freeze_s", "resumed_after_start_s", "restart_s", "floor_dump_s",
                   "floor_restore_s", "image_bytes", "ckpt_maxrss_kib", "ckpt_kill_maxrss_kib", "restart_maxrss_kib",
-                  "ckpt_user_s", "ckpt_sys_s", "restart_user_s", "restart_sys_s", "floor_codec_s",
+                  "ckpt_user_s", "ckpt_sys_s", "restart_user_s", "restart_sys_s", "ckpt_cpu_s", "restart_cpu_s",
+                  "floor_codec_s",
                   "floor_codec_out_bytes"):
             stat(k)
         if wl.touched:
@@ -611,12 +707,14 @@ class Bench:
                 r["floor_dump_gibps"] = t / r["floor_dump_s"]
                 r["floor_restore_gibps"] = t / r["floor_restore_s"]
                 r["dump_ratio"] = r["floor_dump_s"] / r["ckpt_s"]
+                r["ckpt_cpu_per_gib"] = r["ckpt_cpu_s"] / t
+                r["restart_cpu_per_gib"] = r["restart_cpu_s"] / t
                 r["restart_ratio"] = r["floor_restore_s"] / r["restart_s"]
                 if r.get("floor_codec_s"):
                     r["floor_codec_gibps"] = t / r["floor_codec_s"]
                     r["codec_ratio"] = r["floor_codec_s"] / r["ckpt_s"]
             for k in ("dump_gibps", "restart_gibps", "floor_dump_gibps", "floor_restore_gibps", "dump_ratio",
-                      "restart_ratio", "floor_codec_gibps", "codec_ratio"):
+                      "restart_ratio", "floor_codec_gibps", "codec_ratio", "ckpt_cpu_per_gib", "restart_cpu_per_gib"):
                 stat(k)
         row["summary"] = s
 
@@ -657,16 +755,19 @@ class Bench:
             v = s.get(key)
             return "-" if v is None else "%.1f MiB" % (v["max"] / 1024)
 
-        head = ["workload", "dir", "touched", "image", "ckpt s", "ckpt --kill s", "freeze s", "restart s",
+        head = ["workload", "dir", "variant", "touched", "image", "ckpt s", "ckpt --kill s", "freeze s", "restart s",
                 "dump GiB/s", "dump floor GiB/s", "dump / floor", "restart GiB/s", "restart floor GiB/s",
-                "restart / floor", "ckpt RSS", "restart RSS", "result"]
+                "restart / floor", "ckpt CPU s/GiB", "restart CPU s/GiB", "ckpt RSS", "restart RSS", "result"]
         lines = []
         mc = self.memcpy_summary()
+        if mach.get("against_commit"):
+            lines.append("Variant \"new\": crest %s; \"against\": crest %s, in the same rounds." % (
+                mach["crest_commit"], mach["against_commit"]))
         lines.append("crest %s (%s), %s, %d CPUs (%s), %s RAM, kernel %s; %d runs + 1 warm-up; %s; "
                      "load average %s at the start, %s at the end; memcpy 1 GiB single thread: %s" % (
                          mach["crest_commit"], mach["build_type"], mach["date"], mach["nproc"], mach["cpu"],
                          human(mach["mem_total_bytes"]), mach["kernel"], self.o.runs,
-                         "fresh pages not warmed (--no-warm)" if self.o.no_warm else "fresh pages warmed before each timed step",
+                         "fresh pages: %s%s" % (self.o.temp, " (warm: not warmed, --no-warm)" if self.o.no_warm else ""),
                          mach["loadavg_start"], mach.get("loadavg_end", "?"),
                          "%.2f GiB/s median (%.2f min, %.2f max) of %d" % (mc["median"], mc["min"], mc["max"],
                                                                               len(mc["samples_gibps"]))
@@ -683,12 +784,12 @@ class Bench:
             if row["status"] == "ok":
                 result = "OK (%d/%d restores verified)" % (len([r for r in row["runs"] if r.get("verify") == "OK"]),
                                                            len(row["runs"]))
-            cells = [row["workload"], row["dir"], human(row["touched_bytes"]),
+            cells = [row["workload"], row["dir"], row["variant"], human(row["touched_bytes"]),
                      human(img["median"]) if img else "-",
                      t(s, "ckpt_s"), t(s, "ckpt_kill_s"), t(s, "freeze_s"), t(s, "restart_s"),
                      f(s, "dump_gibps"), f(s, "floor_dump_gibps"), f(s, "dump_ratio"),
                      f(s, "restart_gibps"), f(s, "floor_restore_gibps"), f(s, "restart_ratio"),
-                     rss(s, "ckpt_maxrss_kib"), rss(s, "restart_maxrss_kib"), result.replace("|", "/")]
+                     f(s, "ckpt_cpu_per_gib"), f(s, "restart_cpu_per_gib"), rss(s, "ckpt_maxrss_kib"), rss(s, "restart_maxrss_kib"), result.replace("|", "/")]
             lines.append("| " + " | ".join(cells) + " |")
         codec_rows = [row for row in rows if row.get("codec") and row["status"] == "ok"]
         if codec_rows:
@@ -697,14 +798,14 @@ class Bench:
                          "`floor compress CODEC BYTES %d`: the same text compressed in 4 MiB chunks by %d threads "
                          "of a plain program, no I/O." % (CODEC_THREADS, CODEC_THREADS))
             lines.append("")
-            chead = ["workload", "dir", "codec", "input", "image", "ckpt s", "input GiB/s", "codec floor GiB/s",
+            chead = ["workload", "dir", "variant", "codec", "input", "image", "ckpt s", "input GiB/s", "codec floor GiB/s",
                      "ckpt / codec floor", "restart s"]
             lines.append("| " + " | ".join(chead) + " |")
             lines.append("|" + "|".join("---" for _ in chead) + "|")
             for row in codec_rows:
                 s = row["summary"]
                 img = s.get("image_bytes")
-                cells = [row["workload"], row["dir"], row["codec"], human(row["touched_bytes"]),
+                cells = [row["workload"], row["dir"], row["variant"], row["codec"], human(row["touched_bytes"]),
                          human(img["median"]) if img else "-", t(s, "ckpt_s"), f(s, "dump_gibps"),
                          f(s, "floor_codec_gibps"), f(s, "codec_ratio"), t(s, "restart_s")]
                 lines.append("| " + " | ".join(cells) + " |")
@@ -751,16 +852,28 @@ class Bench:
         log("bench: %d workloads x %d directories, %d runs + 1 warm-up each" % (len(wls), len(dirs), self.o.runs))
         self.memcpy.append(self.memcpy_sample())  # warm-up sample
         self.memcpy.append(self.memcpy_sample())
+        builds = ["new"] + (["against"] if self.o.against or self.o.against_env else [])
+        temps = [t for t in self.o.temp.split(",") if t]
+        loads = [l for l in self.o.load.split(",") if l]
+        variants = [Variant(b, t, l) for l in loads for t in temps for b in builds]
+        if self.o.against:
+            mach["against_commit"] = self.against_commit[:7]
+        if self.o.against_env:
+            mach["against_commit"] = "%s with %s" % (mach["against_commit"] if self.o.against else mach["crest_commit"],
+                                                     " ".join(self.o.against_env))
         rows = []
         for wl in wls:
             for d in dirs:
-                rows.append(self.run_row(wl, d))
+                rows.extend(self.run_rows(wl, d, variants))
             self.memcpy.append(self.memcpy_sample())  # one sample per workload, between the rows
         mach["loadavg_end"] = loadavg()
         table = self.table(rows, mach)
         print(table, flush=True)
         out = {"machine": mach, "options": {"quick": self.o.quick, "runs": self.o.runs, "dirs": dirs,
-                                            "only": self.o.only, "warm": not self.o.no_warm},
+                                            "only": self.o.only, "warm": not self.o.no_warm,
+                                            "temp": self.o.temp, "load": self.o.load, "against": self.o.against,
+                                            "against_env": self.o.against_env,
+                                            "cold_wait_s": self.o.cold_wait},
                "memcpy": self.memcpy_summary(), "rows": rows, "table": table}
         with open(self.o.json, "w") as f:
             json.dump(out, f, indent=1)
@@ -786,6 +899,16 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
     ap.add_argument("--no-warm", action="store_true",
                     help="do not touch and free fresh memory before each timed step (see bench/README.md)")
+    ap.add_argument("--temp", help="fresh pages before each timed step: warm, cold or both (default: "
+                    "warm,cold; --quick: warm); see bench/README.md")
+    ap.add_argument("--load", default="quiet", help="quiet, loaded (one CPU-bound program beside the tool) or "
+                    "quiet,loaded (default quiet)")
+    ap.add_argument("--against", metavar="REV", help="also run crest built from REV, in the same rounds (interleaved)")
+    ap.add_argument("--against-env", action="append", metavar="VAR=VALUE",
+                    help="run the 'against' variant with VAR=VALUE in its environment (without --against: this "
+                    "tree's tools, e.g. CREST_DIRECT_PAGES=0)")
+    ap.add_argument("--cold-wait", type=float, default=5.0, help="seconds to wait for freed memory to go back to "
+                    "the host before a cold step (default 5)")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     o = ap.parse_args()
     if o.list:
@@ -794,6 +917,10 @@ def main():
         return 0
     if o.runs < 1:
         ap.error("--runs must be at least 1")
+    if o.temp is None:
+        o.temp = "warm" if o.quick else "warm,cold"
+    if not set(o.temp.split(",")) <= {"warm", "cold"} or not set(o.load.split(",")) <= {"quiet", "loaded"}:
+        ap.error("--temp takes warm and/or cold, --load quiet and/or loaded")
     o.json = os.path.abspath(o.json)
 
     def on_signal(signum, frame):

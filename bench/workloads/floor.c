@@ -17,6 +17,8 @@
 //                           nothing): the harness runs it before every timed step so that
 //                           what the step allocates comes from pages the host backs (see
 //                           bench/README.md, "Warm pages")
+//   floor spin              a CPU-bound loop until killed: the load of the "loaded" rows
+//                           (one program taking a core beside the tool)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -190,6 +192,11 @@ static void warm(size_t bytes) {
   munmap(p, bytes);
 }
 
+static void spin(void) {
+  volatile uint64_t x = 1;
+  for (;;) x = x * 6364136223846793005ull + 1442695040888963407ull;
+}
+
 int main(int argc, char** argv) {
   if (argc == 4 && strcmp(argv[1], "dump") == 0)
     dump(argv[2], strtoull(argv[3], NULL, 0));
@@ -201,8 +208,10 @@ int main(int argc, char** argv) {
     compress(argv[2], strtoull(argv[3], NULL, 0), atoi(argv[4]));
   else if (argc == 3 && strcmp(argv[1], "warm") == 0)
     warm(strtoull(argv[2], NULL, 0));
+  else if (argc == 2 && strcmp(argv[1], "spin") == 0)
+    spin();
   else {
-    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES | floor compress CODEC BYTES THREADS | floor warm BYTES\n");
+    fprintf(stderr, "usage: floor dump FILE BYTES | floor restore FILE | floor memcpy BYTES | floor compress CODEC BYTES THREADS | floor warm BYTES | floor spin\n");
     return 255;
   }
   return 0;

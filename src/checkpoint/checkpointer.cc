@@ -297,6 +297,7 @@ struct ProcessDump {
   std::vector<ThreadRecord> threads;
   FdTableRecord fds;
   MemoryMapRecord map;
+  Gadget gadget{0, false};  // for the pages' injected calls (direct_pages.h)
 };
 
 Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported, const SaveContents& save,
@@ -317,8 +318,8 @@ Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_u
   for (const ThreadRecord& t : d.threads) tids.push_back(t.tid);
   CR_TRY(check_unsupported_state(pid, tids, smaps, skip_unsupported));  // src/attrs: timers, locks, seccomp, ...
   {
-    Gadget gadget = CR_TRY(find_syscall_gadget(frozen.leader(), smaps));
-    auto area = CR_TRY(InjectionArea::create(frozen.leader(), gadget.address, gadget.borrowed), "process %d", pid);
+    d.gadget = CR_TRY(find_syscall_gadget(frozen.leader(), smaps));
+    auto area = CR_TRY(InjectionArea::create(frozen.leader(), d.gadget.address, d.gadget.borrowed), "process %d", pid);
     for (size_t i = 0; i < d.threads.size(); ++i) {
       CR_TRY(check_cancelled(cancelled));
       bool leader = i == 0;
@@ -449,7 +450,9 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   // Then the pages of all processes through one pipeline, several processes read at
   // once (their sections interleave; restore takes them in any order).
   std::vector<ProcessPages> page_jobs;
-  for (size_t i = 0; i < dumps.size(); ++i) page_jobs.push_back({dumps[i].proc.pid, &tree.processes()[i].leader(), &dumps[i].map});
+  for (size_t i = 0; i < dumps.size(); ++i)
+    page_jobs.push_back({dumps[i].proc.pid, &tree.processes()[i].leader(), &dumps[i].map, dumps[i].gadget.address,
+                         dumps[i].gadget.borrowed});
   TreePagesOptions page_opt;
   page_opt.compression = opt.compression;
   page_opt.progress = opt.progress;

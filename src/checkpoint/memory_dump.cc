@@ -19,6 +19,7 @@
 #include "base/scope_exit.h"
 #include "checkpoint/memory_dump.h"
 #include "sys/io.h"
+#include "checkpoint/direct_pages.h"
 #include "checkpoint/dump_context.h"
 #include "checkpoint/page_pipeline.h"
 #include "checkpoint/page_runs.h"
@@ -274,6 +275,8 @@ Result<void> read_pages(const Tracee& tracee, pid_t pid, uint64_t addr, uint8_t*
 // What a reader of one process needs from the checkpoint as a whole.
 struct ReaderShared {
   PagePipeline& pipeline;
+  ImageWriter& writer;
+  bool direct;                                     // the direct path may be used (from the tracer thread)
   SharedClaims& claims;
   std::function<bool()> cancelled;
   std::function<bool()> abandoned;                 // another reader failed: stop quietly
@@ -332,7 +335,14 @@ size_t pack_pending(uint8_t* base, const std::vector<PendingRun>& runs, size_t p
 
 // Reads the pages of one process into the pipeline, one section per buffer; runs of
 // small areas share a section (and one read). Returns the pages read.
-Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Tracee& tracee, const MemoryMapRecord& map) {
+// Runs at least this long go through DirectPages when they can: shorter ones are cheaper
+// to gather in a buffer (one process_vm_readv for many) than one injected batch each.
+constexpr uint64_t kDirectMinBytes = 256 << 10;
+
+Result<uint64_t> read_process_pages(ReaderShared& shared, const ProcessPages& job) {
+  const pid_t pid = job.pid;
+  const Tracee& tracee = *job.tracee;
+  const MemoryMapRecord& map = *job.map;
   Fd pagemap(::open(format("/proc/%d/pagemap", pid).c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) return Error::os(format("open /proc/%d/pagemap", pid));
   const uint64_t page = sysconf(_SC_PAGESIZE);
@@ -343,6 +353,8 @@ Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Trace
   PageBuffer* buf = nullptr;  // the section being filled
   size_t reserved = 0;        // bytes of it taken by pending runs
   std::vector<PendingRun> pending;
+  std::unique_ptr<DirectPages> direct;  // made at the first run that can take it
+  bool direct_tried = !shared.direct || job.gadget == 0;
   // Every buffer goes back to the pipeline, also on an early return.
   ScopeExit give_back([&] {
     if (buf) pipeline.release(buf);
@@ -372,7 +384,28 @@ Result<uint64_t> read_process_pages(ReaderShared& shared, pid_t pid, const Trace
       continue;
     auto ranges = CR_TRY(pages_to_save(present, map.vmas, i), "area %llx-%llx", (unsigned long long)v.start,
                          (unsigned long long)v.end);
+    // Private readable memory (what a frozen process cannot change behind us), in long
+    // runs: the direct path.
+    const bool direct_kind = scanned_kind(v) && (v.prot & PROT_READ);
     for (auto [start, end] : ranges) {
+      if (direct_kind && end - start >= kDirectMinBytes && !direct_tried) {
+        direct_tried = true;
+        auto opened = DirectPages::open(shared.writer, tracee, pid, job.gadget, job.gadget_borrowed);
+        if (opened) direct = std::move(*opened);  // else (no pipes in it: its fd limit, ...) buffered
+      }
+      if (direct_kind && end - start >= kDirectMinBytes && direct) {
+        for (uint64_t a = start; a < end;) {
+          if (shared.cancelled && shared.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
+          if (shared.abandoned()) return pages;
+          uint64_t n = std::min<uint64_t>((end - a) / page, kMaxRunPages);
+          auto image = pipeline.exclusive();
+          size_t bytes = CR_TRY(direct->write_range(a, n, v.kind == VmaKind::FilePrivate));
+          shared.queued(bytes);
+          pages += n;
+          a += n * page;
+        }
+        continue;
+      }
       for (uint64_t a = start; a < end;) {
         if (shared.cancelled && shared.cancelled()) return Error::timed_out("checkpoint cancelled (time limit)");
         if (shared.abandoned()) return pages;
@@ -415,6 +448,8 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
   // Each reader fills one buffer while the writers hold one each and a few wait queued:
   // one reader, 4 x 4 MiB; three, 8 x 4 MiB.
   PagePipeline pipeline(writer, 2 * readers + 2, capacity, options.compression);
+  const char* direct_env = getenv("CREST_DIRECT_PAGES");
+  const bool direct = options.direct && !pipeline.compressing() && writer.in_place() && !(direct_env && strcmp(direct_env, "0") == 0);
 
   SharedObjectsSaved saved;
   SharedClaims claims(saved);
@@ -425,9 +460,11 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> pages{0};
 
+  // Only the calling thread (the tracer: ptrace requests come from it) injects calls.
+  const std::thread::id tracer = std::this_thread::get_id();
   auto reader = [&] {
     // Per reader: its own partial count, so progress never goes backwards.
-    ReaderShared shared{pipeline, claims, options.cancelled, [&] { return failed.load(std::memory_order_relaxed); },
+    ReaderShared shared{pipeline, writer, direct && std::this_thread::get_id() == tracer, claims, options.cancelled, [&] { return failed.load(std::memory_order_relaxed); },
                         [&](size_t bytes) {
                           std::lock_guard lock(mu);
                           queued_total += bytes;
@@ -441,7 +478,7 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
         i = next++;
       }
       const ProcessPages& p = processes[i];
-      auto r = read_process_pages(shared, p.pid, *p.tracee, *p.map);
+      auto r = read_process_pages(shared, p);
       if (r) {
         pages += *r;
         continue;

@@ -18,6 +18,10 @@ struct ProcessPages {
   pid_t pid;
   const Tracee* tracee;  // frozen; its /proc/PID/mem is read, no ptrace request is made
   const MemoryMapRecord* map;
+  // A `syscall` instruction in the process (InjectionArea::create), for the direct path
+  // (direct_pages.h); 0: none known, the pages take the buffered path.
+  uint64_t gadget = 0;
+  bool gadget_borrowed = false;
 };
 
 struct TreePagesOptions {
@@ -28,6 +32,10 @@ struct TreePagesOptions {
   size_t readers = 0;
   std::function<void(uint64_t)> progress;  // bytes queued so far (called under a lock)
   std::function<bool()> cancelled;
+  // Large runs of private pages go through DirectPages (one copy per byte) where the image
+  // is a regular file and uncompressed; CREST_DIRECT_PAGES=0 in the environment turns it
+  // off (for measurements and tests of the buffered path).
+  bool direct = true;
 };
 
 // Writes the MemoryPages sections of every process (sections of different processes

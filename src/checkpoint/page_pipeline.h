@@ -51,6 +51,9 @@ class PagePipeline {
   void submit(PageBuffer* buf, size_t size, uint64_t checksum, uint32_t owner);
   // Gives back a buffer that turned out to hold nothing to write.
   void release(PageBuffer* buf);
+  // The image to oneself while it is held (the writers wait): for sections written
+  // around the pipeline (direct_pages.h).
+  std::unique_lock<std::mutex> exclusive() { return std::unique_lock<std::mutex>(write_mu_); }
   // Waits until everything queued is written; the writer's error, if any.
   Result<void> finish();
 

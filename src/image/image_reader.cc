@@ -1,5 +1,8 @@
 #include "image/image_reader.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +13,35 @@ namespace crest {
 
 ImageReader::ImageReader(int fd, std::string name) : fd_(fd), name_(std::move(name)), stream_hash_(XXH3_createState()) {
   XXH3_64bits_reset(stream_hash_);
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) base_ = lseek(fd, 0, SEEK_CUR);
+}
+
+// The payload of `length` bytes at the current offset as a mapping of the file; false
+// (nothing done) where it cannot be: the file is shorter (the read then says where the
+// image is truncated), mmap fails.
+Result<bool> ImageReader::map_payload(Section& s, uint64_t length) {
+  const uint64_t page = sysconf(_SC_PAGESIZE);
+  const uint64_t at = static_cast<uint64_t>(base_) + offset_;
+  struct stat st {};
+  if (fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < at + length) return false;
+  if (lseek(fd_, 0, SEEK_CUR) != static_cast<off_t>(at)) return false;  // someone else moved it: read
+  const uint64_t map_at = at & ~(page - 1);
+  const size_t len = (at - map_at) + length;
+  // MAP_POPULATE: the page table is filled at once from the page cache (no copy), so that
+  // neither the checksum nor the copy into the process takes a fault per page.
+  void* base = mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, static_cast<off_t>(map_at));
+  if (base == MAP_FAILED) return false;
+  if (lseek(fd_, static_cast<off_t>(at + length), SEEK_SET) < 0) {
+    munmap(base, len);
+    return Error::os(format("%s: seeking past a page section", name_.c_str()));
+  }
+  s.mapped = std::shared_ptr<const uint8_t>(static_cast<const uint8_t*>(base) + (at - map_at),
+                                            [base, len](const uint8_t*) { munmap(base, len); });
+  s.mapped_size = length;
+  s.payload.clear();
+  offset_ += length;
+  return true;
 }
 ImageReader::~ImageReader() { XXH3_freeState(stream_hash_); }
 
@@ -63,9 +95,12 @@ Result<Section> ImageReader::next_section(std::vector<uint8_t> reuse) {
     return Error::corrupt(format("%s: section at byte %llu claims %llu bytes, more than the 1 GiB limit", name_.c_str(),
                                  static_cast<unsigned long long>(start), static_cast<unsigned long long>(h.length)));
   Section s{static_cast<SectionType>(h.type), h.owner, std::move(reuse)};
-  s.payload.resize(h.length);  // only bytes beyond the reused size are zero-filled
-  CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str(), false));
-  if (XXH3_64bits(s.payload.data(), s.payload.size()) != h.payload_checksum)
+  const bool mapped = map_pages_ && s.type == SectionType::MemoryPages && h.length >= (64 << 10) && CR_TRY(map_payload(s, h.length));
+  if (!mapped) {
+    s.payload.resize(h.length);  // only bytes beyond the reused size are zero-filled
+    CR_TRY(take(s.payload.data(), h.length, format("the payload of a %s section", section_name(s.type)).c_str(), false));
+  }
+  if (XXH3_64bits(s.bytes(), s.size()) != h.payload_checksum)
     return Error::corrupt(format("%s: checksum mismatch in the %s section at byte %llu (%llu bytes): the image is corrupt",
                                  name_.c_str(), section_name(s.type), static_cast<unsigned long long>(start),
                                  static_cast<unsigned long long>(h.length)));

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,13 @@ struct Section {
   SectionType type;
   uint32_t owner;
   std::vector<uint8_t> payload;
+  // A MemoryPages payload read in place (ImageReader::map_page_payloads): a read-only
+  // shared mapping of the image file, i.e. its page cache, verified like any payload;
+  // `payload` is then empty. bytes()/size() are whichever holds it.
+  std::shared_ptr<const uint8_t> mapped = nullptr;
+  size_t mapped_size = 0;
+  const uint8_t* bytes() const { return mapped ? mapped.get() : payload.data(); }
+  size_t size() const { return mapped ? mapped_size : payload.size(); }
 };
 
 class ImageReader {
@@ -40,7 +48,15 @@ class ImageReader {
   uint64_t offset() const { return offset_; }
   const std::string& name() const { return name_; }
   // Continue reading from another descriptor holding the rest of the same stream.
-  void switch_fd(int fd) { fd_ = fd; }
+  void switch_fd(int fd) {
+    fd_ = fd;
+    base_ = -1;  // its offsets are not known: read, never mapped
+  }
+  // MemoryPages payloads of at least 64 KiB are mapped from the image file instead of
+  // read (no copy: the restore writes them into the process from the page cache), when
+  // the image is a regular file long enough to hold them. The file must not shrink while
+  // a mapped section is in use (a read beyond its end would be SIGBUS).
+  void map_page_payloads() { map_pages_ = base_ >= 0; }
   // Reads give up once `fd` is readable (see PagePrefetcher).
   void set_cancel_fd(int fd) { cancel_fd_ = fd; }
 
@@ -51,6 +67,9 @@ class ImageReader {
   std::string name_;
   XXH3_state_t* stream_hash_;
   uint64_t offset_ = 0;
+  int64_t base_ = -1;  // file offset of the stream's first byte, if the image is a regular file
+  bool map_pages_ = false;
+  Result<bool> map_payload(Section& s, uint64_t length);
   uint64_t sections_ = 0;
   bool complete_ = false;
 };

@@ -1,5 +1,7 @@
 #include "image/image_writer.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,7 +32,12 @@ const char* section_name(SectionType t) {
   return "unknown";
 }
 
-ImageWriter::ImageWriter(int fd) : fd_(fd), stream_hash_(XXH3_createState()) { XXH3_64bits_reset(stream_hash_); }
+ImageWriter::ImageWriter(int fd) : fd_(fd), stream_hash_(XXH3_createState()) {
+  XXH3_64bits_reset(stream_hash_);
+  struct stat st {};
+  int flags = fcntl(fd, F_GETFL);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND)) base_ = lseek(fd, 0, SEEK_CUR);
+}
 ImageWriter::~ImageWriter() { XXH3_freeState(stream_hash_); }
 
 // `chain`: the bytes are a header, part of the trailer's checksum. Payloads are not: each
@@ -85,8 +92,7 @@ Result<void> ImageWriter::write_section(SectionType type, uint32_t owner,
   return {};
 }
 
-Result<void> ImageWriter::write_section_prehashed(SectionType type, uint32_t owner, const void* payload, size_t size,
-                                                  uint64_t checksum) {
+SectionHeader ImageWriter::header_of(SectionType type, uint32_t owner, size_t size, uint64_t checksum) const {
   SectionHeader h{};
   h.magic = kSectionMagic;
   h.type = static_cast<uint32_t>(type);
@@ -94,6 +100,30 @@ Result<void> ImageWriter::write_section_prehashed(SectionType type, uint32_t own
   h.length = size;
   h.payload_checksum = checksum;
   h.header_check = section_header_check(h);
+  return h;
+}
+
+Result<void> ImageWriter::commit_in_place(SectionType type, uint32_t owner, size_t size, uint64_t checksum) {
+  const SectionHeader h = header_of(type, owner, size, checksum);
+  const off_t at = static_cast<off_t>(payload_offset() - sizeof h);
+  if (pwrite(fd_, &h, sizeof h, at) != static_cast<ssize_t>(sizeof h)) return Error::os("writing image (section header)");
+  const off_t end = at + static_cast<off_t>(sizeof h + size);
+  if (ftruncate(fd_, end) != 0 || lseek(fd_, end, SEEK_SET) != end) return Error::os("writing image (end of a section)");
+  XXH3_64bits_update(stream_hash_, &h, sizeof h);
+  bytes_ += sizeof h + size;
+  ++sections_;
+  return {};
+}
+
+Result<void> ImageWriter::discard_in_place() {
+  const off_t end = static_cast<off_t>(payload_offset() - sizeof(SectionHeader));
+  if (ftruncate(fd_, end) != 0 || lseek(fd_, end, SEEK_SET) != end) return Error::os("writing image (an empty section)");
+  return {};
+}
+
+Result<void> ImageWriter::write_section_prehashed(SectionType type, uint32_t owner, const void* payload, size_t size,
+                                                  uint64_t checksum) {
+  const SectionHeader h = header_of(type, owner, size, checksum);
   CR_TRY(emit(&h, sizeof h, true));
   CR_TRY(emit(payload, size, false));
   ++sections_;

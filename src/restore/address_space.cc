@@ -509,7 +509,7 @@ Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const Pro
     CR_TRY(page_runs(sec, *target->second.second, reader.name(), runs));  // image_check.cc
     CR_TRY(write_runs(s.tracee, runs));
     runs.clear();
-    bytes += sec.payload.size();
+    bytes += sec.size();
     if (options.progress) options.progress(bytes);
     prefetch.recycle(std::move(sec.payload));
   }

@@ -158,12 +158,12 @@ Result<void> page_runs(const Section& s, const ProcessImage& image, const std::s
   const auto& vmas = image.memory.vmas;
   // One or more runs: {PageRunHeader, page_count pages}...
   size_t at = 0;
-  while (at < s.payload.size()) {
+  while (at < s.size()) {
     PageRunHeader h{};
-    if (s.payload.size() - at < sizeof h) return Error::corrupt(format("%s: short page run header", image_name.c_str()));
-    memcpy(&h, s.payload.data() + at, sizeof h);
+    if (s.size() - at < sizeof h) return Error::corrupt(format("%s: short page run header", image_name.c_str()));
+    memcpy(&h, s.bytes() + at, sizeof h);
     at += sizeof h;
-    if (h.page_count == 0 || h.page_count > (s.payload.size() - at) / page)
+    if (h.page_count == 0 || h.page_count > (s.size() - at) / page)
       return Error::corrupt(format("%s: a page run does not fit its MemoryPages section", image_name.c_str()));
     uint64_t end = h.address + h.page_count * page;
     // Areas come in address order (from /proc/PID/maps): the last one starting at or
@@ -174,7 +174,7 @@ Result<void> page_runs(const Section& s, const ProcessImage& image, const std::s
     if (!inside)
       return Error::corrupt(format("%s: saved pages %llx-%llx lie outside every saved area", image_name.c_str(),
                                    (unsigned long long)h.address, (unsigned long long)end));
-    runs.push_back({h.address, s.payload.data() + at, h.page_count * page});
+    runs.push_back({h.address, s.bytes() + at, h.page_count * page});
     at += h.page_count * page;
   }
   return {};

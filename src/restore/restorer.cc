@@ -448,6 +448,9 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   CR_TRY(build_stubs(procs, zombies, zombie_stubs, options, reader, spool, channels, locks));
   std::map<pid_t, std::pair<StubSession*, const ProcessImage*>> targets;
   for (auto& p : procs) targets[p.image.process.pid] = {p.session.get(), &p.image};
+  // One copy per byte: page cache -> process (image_reader.h); CREST_MAP_PAGES=0 reads
+  // them into buffers instead (for measurements and tests of that path).
+  if (const char* env = getenv("CREST_MAP_PAGES"); !env || strcmp(env, "0") != 0) reader.map_page_payloads();
   CR_TRY(fill_memory(targets, reader, options));
   if (!reader.complete()) return Error::corrupt(format("%s: image has no trailer", reader.name().c_str()));
   // System V semaphores and queues are global: changed only once the image is known whole.
