@@ -448,8 +448,11 @@ Result<uint64_t> write_tree_memory_pages(ImageWriter& writer, const std::vector<
   // Each reader fills one buffer while the writers hold one each and a few wait queued:
   // one reader, 4 x 4 MiB; three, 8 x 4 MiB.
   PagePipeline pipeline(writer, 2 * readers + 2, capacity, options.compression);
+  // The vmsplice path is opt-in (CREST_DIRECT_PAGES=1): a SIGKILL of cr_checkpoint while
+  // it runs leaves its pipes' write ends open in the target (docs/design.md, "Interrupted
+  // checkpoints"), and cold it did not beat the buffered path (docs/performance.md).
   const char* direct_env = getenv("CREST_DIRECT_PAGES");
-  const bool direct = options.direct && !pipeline.compressing() && writer.in_place() && !(direct_env && strcmp(direct_env, "0") == 0);
+  const bool direct = options.direct && !pipeline.compressing() && writer.in_place() && direct_env && strcmp(direct_env, "1") == 0;
 
   SharedObjectsSaved saved;
   SharedClaims claims(saved);
