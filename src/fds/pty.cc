@@ -18,6 +18,7 @@
 
 #include "fds/fd_kind.h"
 #include "fds/fd_table.h"
+#include "fds/terminal.h"
 #include "restore/restore_context.h"
 #include "sys/io.h"
 
@@ -190,11 +191,22 @@ Result<void> resolve_ptys(FdTables& tables, bool) {
     set_payload(*rec, FdKind::PtyMaster, m);
   }
   // A slave whose master is outside the image: the terminal the job was started from,
-  // reconnected to cr_restart's terminal at restart (fds/terminal.cc).
+  // reconnected to cr_restart's terminal at restart (fds/terminal.cc). /dev/tty whose
+  // controlling terminal is a slave of the image: that slave.
   for (auto& [pid, table] : tables)
-    for (FdRecord& rec : table->fds)
-      if (rec.kind == FdKind::PtySlave && !masters.count(CR_TRY(payload_of<PtySlaveRecord>(rec)).index))
-        set_payload(rec, FdKind::Terminal, NoPayload{});
+    for (FdRecord& rec : table->fds) {
+      if (rec.kind == FdKind::PtySlave) {
+        uint32_t index = CR_TRY(payload_of<PtySlaveRecord>(rec)).index;
+        if (masters.count(index)) continue;
+        dev_t device = makedev(kFirstSlaveMajor + (index >> 20), index & 0xfffff);
+        set_payload(rec, FdKind::Terminal, CR_TRY(read_terminal(pid, rec.fd, device), "process %d fd %d", pid, rec.fd));
+      } else if (rec.kind == FdKind::Terminal) {
+        uint64_t device = CR_TRY(terminal_payload(rec)).device;
+        unsigned maj = major(device);
+        uint32_t index = minor(device) + ((maj - kFirstSlaveMajor) << 20);
+        if (maj >= kFirstSlaveMajor && maj <= kLastSlaveMajor && masters.count(index)) set_payload(rec, FdKind::PtySlave, PtySlaveRecord{index});
+      }
+    }
   return {};
 }
 

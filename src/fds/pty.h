@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "records/fd_record.h"
 
 namespace crest {
 

@@ -3,7 +3,8 @@
  * terminal (the master stays in the parent) and puts its own child G, in a group of its
  * own, in the foreground. Before and after the point S reports: still a session leader,
  * its controlling terminal is that slave (/proc/self/stat tty_nr), and tcgetpgrp() is G's
- * group. Run with cr_restart --restore-sid --restore-pgid. */
+ * group, and a byte written to its /dev/tty fd comes out of the master. Run with cr_restart
+ * --restore-sid --restore-pgid. */
 #include "kobj.h"
 
 #include <signal.h>
@@ -44,12 +45,15 @@ static void session_leader(int master, int cmd, int rep) {
     t_assert(tcsetpgrp(slave, g) == 0);
     struct stat st;
     t_assert(fstat(slave, &st) == 0);
+    int dev_tty = open("/dev/tty", O_WRONLY);  /* follows the controlling terminal */
+    t_assert(dev_tty >= 0);
     char c;
     while (read(cmd, &c, 1) == 1 && c == 'c') {
         unsigned long nr = tty_nr_of_self();
         struct report r = {getsid(0) == getpid(),
                            nr != 0 && makedev((nr >> 8) & 0xfff, (nr & 0xff) | ((nr >> 12) & 0xfff00)) == st.st_rdev,
                            tcgetpgrp(slave) == g, g};
+        k_write_all(dev_tty, "T", 1);
         k_write_all(rep, &r, sizeof r);
     }
     kill(g, SIGKILL);
@@ -57,10 +61,14 @@ static void session_leader(int master, int cmd, int rep) {
     _exit(0);
 }
 
-static void ask(const char *when, int cmd, int rep) {
+static void ask(const char *when, int cmd, int rep, int master) {
     struct report r;
     k_write_all(cmd, "c", 1);
     k_read_full(rep, &r, sizeof r);
+    char c = 0;
+    k_wait_in(master);
+    t_assert(read(master, &c, 1) == 1);
+    t_printf("%s: /dev/tty wrote to the pty %s", when, k_yes(c == 'T'));
     t_printf("%s: session leader %s, controlling terminal is the slave %s, foreground group is G's %s", when,
              k_yes(r.session_leader), k_yes(r.ctty_is_slave), k_yes(r.foreground_is_g));
 }
@@ -80,11 +88,11 @@ int main(void) {
     }
     close(cmd[0]);
     close(rep[1]);
-    ask("before", cmd[1], rep[0]);
+    ask("before", cmd[1], rep[0], master);
 
     t_checkpoint_point(1);
 
-    ask("after", cmd[1], rep[0]);
+    ask("after", cmd[1], rep[0], master);
     k_write_all(cmd[1], "q", 1);
     int st = 0;
     t_assert(waitpid(s, &st, 0) == s);
