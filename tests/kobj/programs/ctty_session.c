@@ -44,12 +44,12 @@ static void session_leader(int master, int cmd, int rep) {
     setpgid(g, g);
     t_assert(tcsetpgrp(slave, g) == 0);
     struct stat st;
-    t_assert(fstat(slave, &st) == 0);
     int dev_tty = open("/dev/tty", O_WRONLY);  /* follows the controlling terminal */
     t_assert(dev_tty >= 0);
     char c;
     while (read(cmd, &c, 1) == 1 && c == 'c') {
         unsigned long nr = tty_nr_of_self();
+        t_assert(fstat(slave, &st) == 0);  /* (the pty's number may change at a restart) */
         struct report r = {getsid(0) == getpid(),
                            nr != 0 && makedev((nr >> 8) & 0xfff, (nr & 0xff) | ((nr >> 12) & 0xfff00)) == st.st_rdev,
                            tcgetpgrp(slave) == g, g};

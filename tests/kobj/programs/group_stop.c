@@ -2,7 +2,9 @@
  * process group of its own, stop themselves with SIGTSTP, SIGTTIN, SIGTTOU and SIGSTOP
  * before the point. The parent waits for them (waitpid WUNTRACED) only after the point:
  * each must be reported stopped by its own signal, and on SIGCONT be reported continued
- * and go on (read a byte the parent then sends, exit 20 + its number). */
+ * and go on (read a byte the parent then sends, exit 20 + its number). Run with cr_restart
+ * --restore-pgid: the children keep their groups, which are not orphaned (the kernel
+ * discards SIGTSTP/SIGTTIN/SIGTTOU in an orphaned group: crest then stops with SIGSTOP). */
 #include "kobj.h"
 
 #include <signal.h>
@@ -26,6 +28,7 @@ static char state_of(pid_t pid) {
 }
 
 int main(void) {
+    setpgid(0, 0);  /* a group of the job's own, made again by --restore-pgid */
     pid_t kids[N];
     int go[2];
     t_assert(pipe(go) == 0);
