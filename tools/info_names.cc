@@ -50,6 +50,8 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::Fifo: return "fifo";
     case FdKind::Inotify: return "inotify";
     case FdKind::OPath: return "opath";
+    case FdKind::PtyMaster: return "pty-master";
+    case FdKind::PtySlave: return "pty-slave";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 
 #include "attrs/child_subreaper.h"
+#include "attrs/controlling_tty.h"
 #include "attrs/dumpable.h"
 #include "attrs/keepcaps.h"
 #include "attrs/loginuid.h"
@@ -56,12 +57,14 @@ AttributeOps ops() {
 // Restore order: scheduling before the timer slack (a real-time policy zeroes the slack);
 // oom_score_adj before dumpable (a non-dumpable process's /proc files are root's);
 // POSIX timers late, so that they are armed shortly before the process runs;
+// the controlling terminal once every process of the session has its group;
 // no_new_privs last.
 const std::vector<AttributeOps>& table() {
   static const std::vector<AttributeOps> units = {
       ops<Scheduling>(), ops<TimerSlack>(),     ops<OomScoreAdj>(), ops<LoginUid>(),
       ops<Membarrier>(), ops<ThpDisable>(),     ops<ChildSubreaper>(), ops<ParentDeathSignal>(),
-      ops<KeepCaps>(),   ops<PosixTimers>(),    ops<Dumpable>(),       ops<NoNewPrivs>(),
+      ops<KeepCaps>(),   ops<PosixTimers>(),    ops<Dumpable>(),       ops<ControllingTty>(),
+      ops<NoNewPrivs>(),
   };
   return units;
 }

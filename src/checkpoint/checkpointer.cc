@@ -300,12 +300,12 @@ struct ProcessDump {
   Gadget gadget{0, false};  // for the pages' injected calls (direct_pages.h)
 };
 
-Result<ProcessDump> collect(FrozenProcess& frozen, bool was_stopped, bool skip_unsupported, const SaveContents& save,
+Result<ProcessDump> collect(FrozenProcess& frozen, int stop_signal, bool skip_unsupported, const SaveContents& save,
                             const std::function<bool()>& cancelled) {
   const pid_t pid = frozen.pid();
   ProcessDump d;
   d.proc = CR_TRY(collect_process(pid));
-  d.proc.was_stopped = was_stopped;
+  d.proc.was_stopped = static_cast<uint8_t>(stop_signal);
   d.signals.shared_pending = CR_TRY(peek_pending(frozen.leader(), true));
   for (Tracee& t : frozen.threads()) {
     d.threads.push_back(CR_TRY(collect_thread(t), "thread %d", t.tid()));
@@ -409,7 +409,9 @@ Result<CheckpointStats> dump(const CheckpointOptions& opt, Cooperation& coop, st
   tree_rec.cpu = this_cpu_features();
   for (FrozenProcess& fp : tree.processes()) {
     CR_TRY(check_leader_alive(fp.pid()), "process %d", fp.pid());
-    bool stopped = tree.was_stopped(fp.pid()) || coop.was_stopped(fp.pid());
+    // (A process with libcr was continued for its callbacks: its stop signal is not known.)
+    int stopped = tree.stop_signal(fp.pid());
+    if (!stopped && coop.was_stopped(fp.pid())) stopped = SIGSTOP;
     CR_TRY(check_cancelled(opt.cancelled));
     dumps.push_back(CR_TRY(collect(fp, stopped, opt.skip_unsupported, {opt.save_exe, opt.save_private, opt.save_shared}, opt.cancelled),
                            "process %d", fp.pid()));

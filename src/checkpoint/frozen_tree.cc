@@ -1,6 +1,7 @@
 #include "checkpoint/frozen_tree.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -166,7 +167,7 @@ Result<FrozenTree> FrozenTree::freeze(const FreezeSpec& spec) {
         }
         return fp.error().context(format("%s %d: member %d", scope_name(scope), id, p.pid));
       }
-      if (p.state == 'T') tree.stopped_.insert(p.pid);
+      if (p.state == 'T') tree.stopped_[p.pid] = fp->leader().seized_stop_signal();
       tree.processes_.push_back(std::move(*fp));
     }
     if (!found) break;
@@ -211,6 +212,15 @@ Result<FrozenTree> FrozenTree::freeze(const FreezeSpec& spec) {
       if (fp.pid() == pid) ordered.push_back(std::move(fp));
   tree.processes_ = std::move(ordered);
   return tree;
+}
+
+int FrozenTree::stop_signal(pid_t pid) const {
+  auto it = stopped_.find(pid);
+  if (it == stopped_.end()) return 0;
+  int sig = it->second;
+  // Stopped between the scan and the seize' report (SIGTRAP): say SIGSTOP.
+  bool job_control = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+  return job_control ? sig : SIGSTOP;
 }
 
 Result<void> FrozenTree::thaw() {

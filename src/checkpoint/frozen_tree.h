@@ -70,13 +70,15 @@ class FrozenTree {
   // Whether pid was job-control stopped when the freeze found it (a seized process
   // shows 't' afterwards, so this is the only place that knows).
   bool was_stopped(pid_t pid) const { return stopped_.count(pid) > 0; }
+  // The signal it was stopped with (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU); 0 if running.
+  int stop_signal(pid_t pid) const;
   Result<void> thaw();
   void kill_now();
 
  private:
   std::vector<FrozenProcess> processes_;
   std::vector<Zombie> zombies_;
-  std::set<pid_t> stopped_;
+  std::map<pid_t, int> stopped_;  // pid -> its stop signal
 };
 
 }  // namespace crest

@@ -13,6 +13,8 @@ constexpr const FdKindOps* kTable[] = {
     &kDeletedFileKind,   // S_ISREG, unlinked, "(deleted)"
     &kRegularFileKind,   // S_ISREG
     &kDirectoryKind,     // S_ISDIR
+    &kPtyMasterKind,     // S_ISCHR 5:2 (/dev/ptmx)
+    &kPtySlaveKind,      // S_ISCHR 136-143 (/dev/pts/N); a Terminal if its master is not in the image
     &kTerminalKind,      // S_ISCHR, a tty major
     &kDeviceKind,        // S_ISCHR
     &kFifoKind,          // S_ISFIFO, linked by path
@@ -56,6 +58,8 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::Fifo: return &kFifoKind;
     case FdKind::Inotify: return &kInotifyKind;
     case FdKind::OPath: return &kOPathKind;
+    case FdKind::PtyMaster: return &kPtyMasterKind;
+    case FdKind::PtySlave: return &kPtySlaveKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

@@ -13,6 +13,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "fds/fd_kind.h"
+#include "fds/pty.h"
 #include "image/image_reader.h"
 #include "records/fd_record.h"
 
@@ -57,6 +58,7 @@ struct SharedFiles {
   PipeSet pipes;
   SocketSet sockets;
   LibcrChannels& channels;
+  std::map<uint32_t, LocalPty> ptys = {};  // saved pty index -> the new pair (fds/pty.h)
 };
 
 // FileData, PipeData and SocketData sections, into `image`. Returns false for a section

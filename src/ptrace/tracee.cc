@@ -30,7 +30,10 @@ Result<Tracee> Tracee::seize(pid_t pid) {
   // nothing, just pass it on (the signal is re-queued to the process).
   for (;;) {
     int status = CR_TRY(t.wait_stop());
-    if (status >> 16 == PTRACE_EVENT_STOP) break;
+    if (status >> 16 == PTRACE_EVENT_STOP) {
+      t.seized_stop_signal_ = WSTOPSIG(status);
+      break;
+    }
     int sig = WSTOPSIG(status);
     if (ptrace(PTRACE_CONT, pid, nullptr, sig) != 0) return ptrace_error("ptrace(PTRACE_CONT)", pid);
   }
@@ -46,8 +49,8 @@ Result<Tracee> Tracee::adopt_stopped_child(pid_t pid) {
 }
 
 Tracee::Tracee(Tracee&& other) noexcept
-    : tid_(other.tid_), is_child_(other.is_child_), attached_(other.attached_), on_drop_(other.on_drop_),
-      mem_(std::move(other.mem_)) {
+    : tid_(other.tid_), is_child_(other.is_child_), seized_stop_signal_(other.seized_stop_signal_),
+      attached_(other.attached_), on_drop_(other.on_drop_), mem_(std::move(other.mem_)) {
   other.attached_ = false;
 }
 
@@ -56,6 +59,7 @@ Tracee& Tracee::operator=(Tracee&& other) noexcept {
     drop();
     tid_ = other.tid_;
     is_child_ = other.is_child_;
+    seized_stop_signal_ = other.seized_stop_signal_;
     attached_ = other.attached_;
     on_drop_ = other.on_drop_;
     mem_ = std::move(other.mem_);

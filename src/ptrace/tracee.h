@@ -47,6 +47,9 @@ class Tracee {
   Result<void> step_to_syscall_stop() const;
   // Leaves the tracee running. After this the object does nothing on destruction.
   Result<void> detach(int signal = 0);
+  // The signal of the stop seize() found: the job-control stop signal (SIGSTOP, SIGTSTP,
+  // SIGTTIN, SIGTTOU) of a process in group stop, SIGTRAP for a running one.
+  int seized_stop_signal() const { return seized_stop_signal_; }
   // SIGKILL and reap (for stubs we own) or just SIGKILL.
   void kill_now();
 
@@ -58,6 +61,7 @@ class Tracee {
 
   pid_t tid_ = -1;
   bool is_child_ = false;
+  int seized_stop_signal_ = 0;
   bool attached_ = true;
   OnDrop on_drop_ = OnDrop::Detach;
   Fd mem_;

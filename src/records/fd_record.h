@@ -30,6 +30,8 @@ enum class FdKind : uint8_t {
   Fifo = 16,          // fds/fifo: a named FIFO
   Inotify = 17,       // fds/inotify
   OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
+  PtyMaster = 23,     // fds/pty: /dev/ptmx, its pair recreated with its state
+  PtySlave = 24,      // fds/pty: /dev/pts/N whose master is in the image
 };
 
 struct FdRecord {

@@ -24,7 +24,9 @@ struct ProcessRecord {
   std::vector<uint32_t> gids;
   std::vector<uint32_t> groups;
   std::vector<RlimitRecord> rlimits;  // indexed by RLIMIT_*
-  uint8_t was_stopped = 0;      // job-control stopped when checkpointed
+  // 0: running when checkpointed; else in group stop, by this signal (SIGSTOP, SIGTSTP,
+  // SIGTTIN, SIGTTOU; 1 in older images: SIGSTOP).
+  uint8_t was_stopped = 0;
   // mm fields for prctl(PR_SET_MM_MAP)
   uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
   uint64_t start_brk = 0, brk = 0, start_stack = 0;

@@ -17,6 +17,7 @@
 // Until the detach the stub is a Tracee that kills and reaps it on any error.
 #include "restore/restorer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -46,6 +47,7 @@
 #include "attrs/attribute_table.h"
 #include "libcr/protocol.h"
 #include "sys/io.h"
+#include "sys/procfs.h"
 #include "fds/deleted_file.h"
 #include "records/process_tree_record.h"
 #include "restore/machine_check.h"
@@ -56,6 +58,38 @@
 namespace crest {
 
 namespace {
+
+// Whether the process group `pgid` is orphaned: none of its members has a parent in
+// another group of the same session (read from /proc, as the kernel would decide).
+bool pgrp_orphaned(pid_t pgid) {
+  DIR* d = opendir("/proc");
+  if (!d) return false;
+  ScopeExit close_dir([&] { closedir(d); });
+  std::map<pid_t, std::pair<pid_t, pid_t>> groups;  // pid -> (pgid, sid)
+  std::vector<std::pair<pid_t, pid_t>> members;     // (member, its parent)
+  while (dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    auto f = read_stat_fields(pid);
+    if (!f || f->size() < 7) continue;
+    groups[pid] = {std::stoi((*f)[5]), std::stoi((*f)[6])};
+    if (groups[pid].first == pgid) members.push_back({pid, std::stoi((*f)[4])});
+  }
+  for (auto [member, parent] : members) {
+    auto it = groups.find(parent);
+    if (it != groups.end() && it->second.first != pgid && it->second.second == groups[member].second) return false;
+  }
+  return true;
+}
+
+// The signal that stops a restored process as it was stopped. The kernel discards
+// SIGTSTP, SIGTTIN and SIGTTOU for a process of an orphaned process group: such a one is
+// stopped with SIGSTOP (and its parent's waitpid reports SIGSTOP).
+int stop_signal_for(const ProcessRecord& p, pid_t pid) {
+  int sig = p.was_stopped == 1 ? SIGSTOP : p.was_stopped;  // 1: an older image's "stopped"
+  if (sig != SIGSTOP && pgrp_orphaned(getpgid(pid))) return SIGSTOP;
+  return sig;
+}
 
 struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
@@ -489,7 +523,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     };
     if (options.early_signal) send(options.early_signal);
     if (!channels.count(it->image.process.pid)) {
-      if (it->image.process.was_stopped) ::kill(pid, SIGSTOP);
+      if (it->image.process.was_stopped) ::kill(pid, stop_signal_for(it->image.process, pid));
       if (options.after_signal) send(options.after_signal);
     }
     for (Tracee& t : it->threads) CR_TRY(t.detach());
@@ -506,7 +540,7 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     for (auto& p : procs) {
       if (!cooperating.count(p.image.process.pid)) continue;
       if (options.after_signal) ::kill(p.stub->tid(), options.after_signal);
-      else if (p.image.process.was_stopped) ::kill(p.stub->tid(), SIGSTOP);
+      else if (p.image.process.was_stopped) ::kill(p.stub->tid(), stop_signal_for(p.image.process, p.stub->tid()));
     }
   }
   return procs[0].stub->tid();

@@ -208,7 +208,7 @@ class Runner(BaseRunner):
         return img
 
     def restart(self, img, run):
-        crpid, _ = self.start_restart(run, img, stdin_fd=self.stdin_fd())
+        crpid, _ = self.start_restart(run, img, extra=self.args.restart_opt, stdin_fd=self.stdin_fd())
         return crpid
 
     def expect_killed(self, top, pid):
@@ -396,6 +396,7 @@ class Runner(BaseRunner):
 def main():
     ap = arg_parser(__doc__)
     ap.add_argument("--prog", required=True, help="test program")
+    ap.add_argument("--restart-opt", action="append", default=[], help="an option for cr_restart (repeatable)")
     ap.add_argument("--interp", help="interpreter for --prog (e.g. python3)")
     add_run_args(ap, MODES, timeout=60.0)
     ap.add_argument("--stdin", choices=("auto", "null", "pty"), default="auto",
