@@ -50,6 +50,8 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::Fifo: return "fifo";
     case FdKind::Inotify: return "inotify";
     case FdKind::OPath: return "opath";
+    case FdKind::TcpSocket: return "tcp-socket";
+    case FdKind::InetDgramSocket: return "inet-dgram-socket";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

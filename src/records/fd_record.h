@@ -30,6 +30,8 @@ enum class FdKind : uint8_t {
   Fifo = 16,          // fds/fifo: a named FIFO
   Inotify = 17,       // fds/inotify
   OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
+  TcpSocket = 19,     // fds/tcp_socket: IPv4/IPv6 TCP, listening or not connected
+  InetDgramSocket = 20,  // fds/inet_dgram_socket: IPv4/IPv6 UDP, UDP-Lite, ICMP (ping) and raw
 };
 
 struct FdRecord {

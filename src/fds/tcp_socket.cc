@@ -1,0 +1,132 @@
+// TCP sockets (tcp_socket.h).
+#include "fds/tcp_socket.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "fds/fd_kind.h"
+#include "sys/io.h"
+
+namespace crest {
+
+namespace {
+
+constexpr uint32_t kListen = TCP_LISTEN, kClose = TCP_CLOSE;
+
+struct IntOption {
+  const char* name;
+  int opt;
+  int32_t TcpOptions::*member;
+};
+
+constexpr IntOption kIntOptions[] = {
+    {"TCP_NODELAY", TCP_NODELAY, &TcpOptions::nodelay},
+    {"TCP_CORK", TCP_CORK, &TcpOptions::cork},
+    {"TCP_KEEPIDLE", TCP_KEEPIDLE, &TcpOptions::keepidle},
+    {"TCP_KEEPINTVL", TCP_KEEPINTVL, &TcpOptions::keepintvl},
+    {"TCP_KEEPCNT", TCP_KEEPCNT, &TcpOptions::keepcnt},
+    {"TCP_DEFER_ACCEPT", TCP_DEFER_ACCEPT, &TcpOptions::defer_accept},
+    {"TCP_USER_TIMEOUT", TCP_USER_TIMEOUT, &TcpOptions::user_timeout},
+    {"TCP_SYNCNT", TCP_SYNCNT, &TcpOptions::syncnt},
+    {"TCP_LINGER2", TCP_LINGER2, &TcpOptions::linger2},
+    {"TCP_NOTSENT_LOWAT", TCP_NOTSENT_LOWAT, &TcpOptions::notsent_lowat},
+    {"TCP_FASTOPEN", TCP_FASTOPEN, &TcpOptions::fastopen},
+};
+
+Result<TcpOptions> read_tcp_options(int sock) {
+  TcpOptions o;
+  for (const IntOption& opt : kIntOptions)
+    o.*opt.member = CR_TRY(get_int_option(sock, IPPROTO_TCP, opt.opt, opt.name, o.*opt.member));
+  char name[64] = {};
+  socklen_t len = sizeof name - 1;
+  if (getsockopt(sock, IPPROTO_TCP, TCP_CONGESTION, name, &len) != 0) return Error::os("getsockopt(TCP_CONGESTION)");
+  o.congestion.assign(name, strnlen(name, len));
+  return o;
+}
+
+Result<void> apply_tcp_options(int sock, const TcpOptions& saved) {
+  TcpOptions now = CR_TRY(read_tcp_options(sock));
+  if (saved.congestion != now.congestion &&
+      setsockopt(sock, IPPROTO_TCP, TCP_CONGESTION, saved.congestion.data(), saved.congestion.size()) != 0) {
+    if (errno == EPERM || errno == ENOENT)
+      return Error::unsupported(format("TCP congestion control %s is not available here", saved.congestion.c_str()));
+    return Error::os("setsockopt(TCP_CONGESTION)");
+  }
+  for (const IntOption& opt : kIntOptions)
+    if (saved.*opt.member != now.*opt.member) CR_TRY(set_int_option(sock, IPPROTO_TCP, opt.opt, opt.name, saved.*opt.member));
+  return {};
+}
+
+bool detect_tcp(const FdFacts& f) {
+  InetIdentity id = inet_identity(f);
+  return id.domain && id.type == SOCK_STREAM && id.protocol == IPPROTO_TCP;
+}
+
+const char* tcp_state_name(uint32_t state) {
+  static const char* const kNames[] = {"?", "established", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+                                       "TIME_WAIT", "closed", "CLOSE_WAIT", "LAST_ACK", "listening", "CLOSING"};
+  return state < sizeof kNames / sizeof *kNames ? kNames[state] : "?";
+}
+
+Result<void> dump_tcp(const FdFacts& f, FdRecord& rec) {
+  Fd sock = CR_TRY(dup_target_fd(f.pid, f.fd));
+  int s = sock.get();
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return Error::os(format("fd %d: getsockopt(TCP_INFO)", f.fd));
+  TcpSocketRecord r;
+  r.state = info.tcpi_state;
+  r.local = CR_TRY(local_address(s), "fd %d", f.fd);
+  r.family = r.local.family;
+  if (r.state != kListen && r.state != kClose) {
+    InetAddress peer = CR_TRY(peer_address(s), "fd %d", f.fd);
+    return Error::unsupported(format("fd %d: TCP connection %s -> %s (%s): established connections are not restored",
+                                     f.fd, r.local.text().c_str(), peer.text().c_str(), tcp_state_name(r.state)));
+  }
+  // A listener's accept queue length and backlog (tcp_get_info's use of these fields).
+  if (r.state == kListen && info.tcpi_unacked > 0)
+    return Error::unsupported(format("fd %d: listening TCP socket %s with %u connections not yet accepted", f.fd,
+                                     r.local.text().c_str(), info.tcpi_unacked));
+  if (rec.flags & O_ASYNC) return Error::unsupported(format("fd %d: O_ASYNC (SIGIO) on a TCP socket", f.fd));
+  r.backlog = r.state == kListen ? info.tcpi_sacked : 0;
+  r.socket = CR_TRY(read_socket_options(s), "fd %d", f.fd);
+  r.inet = CR_TRY(read_inet_options(s, static_cast<int>(r.family)), "fd %d", f.fd);
+  r.tcp = CR_TRY(read_tcp_options(s), "fd %d", f.fd);
+  set_payload(rec, FdKind::TcpSocket, r);
+  return {};
+}
+
+Result<Fd> open_tcp(FdOpenContext&, const FdRecord& rec) {
+  TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+  if (r.family != AF_INET && r.family != AF_INET6) return Error::corrupt(format("fd %d: TCP socket of family %u", rec.fd, r.family));
+  if (r.state != kListen && r.state != kClose)
+    return Error::corrupt(format("fd %d: TCP socket in state %u", rec.fd, r.state));
+  const int family = static_cast<int>(r.family);
+  Fd sock(socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!sock.valid()) return Error::os(format("fd %d: socket", rec.fd));
+  std::string at = format("fd %d (TCP %s)", rec.fd, r.local.text().c_str());
+  CR_TRY(apply_socket_options(sock.get(), r.socket), "%s", at.c_str());
+  CR_TRY(apply_inet_options(sock.get(), family, r.inet), "%s", at.c_str());
+  if (!r.local.any()) CR_TRY(bind_again(sock.get(), r.local, r.socket.reuseaddr), "%s", at.c_str());
+  if (r.state == kListen && listen(sock.get(), static_cast<int>(r.backlog)) != 0)
+    return Error::os(format("%s: listen", at.c_str()));
+  CR_TRY(apply_tcp_options(sock.get(), r.tcp), "%s", at.c_str());
+  if ((rec.flags & O_NONBLOCK) && fcntl(sock.get(), F_SETFL, O_NONBLOCK) != 0) return Error::os("fcntl(F_SETFL)");
+  return sock;
+}
+
+}  // namespace
+
+const FdKindOps kTcpSocketKind{
+    .kind = FdKind::TcpSocket,
+    .name = "TCP socket",
+    .detect = detect_tcp,
+    .dump = dump_tcp,
+    .open = open_tcp,
+    .print = print_payload<TcpSocketRecord>,
+};
+
+}  // namespace crest
