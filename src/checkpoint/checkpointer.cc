@@ -42,6 +42,7 @@
 #include "checkpoint/scope_safety.h"
 #include "fds/fd_table.h"
 #include "fds/libcr_fds.h"
+#include "fds/tcp_repair.h"
 #include "records/process_tree_record.h"
 #include "ptrace/injection_area.h"
 
@@ -486,6 +487,9 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
 
   std::optional<FrozenTree> frozen;
   uint64_t t_stop = 0;
+  // Established TCP connections stay in repair mode until the end: closed silently if
+  // killed, out of repair mode again otherwise (fds/tcp_repair.h).
+  TcpRepairScope tcp_repair;
   auto dumped = dump(opt, coop, frozen, t_stop);
   if (!dumped) {
     // The processes run on (the tree detaches as it is dropped); the cooperating ones
@@ -524,6 +528,7 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   // (Processes stopped by an early SIGSTOP cannot answer.)
   if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);
   if (opt.after == AfterCheckpoint::Kill) {
+    tcp_repair.keep_for_kill();
     coop.send_after_signal(SIGKILL);
     std::vector<pid_t> killed;
     for (FrozenProcess& fp : tree.processes()) killed.push_back(fp.pid());

@@ -86,7 +86,10 @@ Result<Fd> open_dgram(FdOpenContext&, const FdRecord& rec) {
     return Error::os(format("%s: setsockopt(ICMP_FILTER)", at.c_str()));
   InetAddress local = r.local;
   if (r.type == SOCK_RAW) local.port = 0;  // a raw socket's "port" is its protocol
-  if (!local.any()) CR_TRY(bind_again(s, local, r.socket.reuseaddr), "%s", at.c_str());
+  if (!local.any()) {
+    CR_TRY(bind_again(s, local), "%s", at.c_str());
+    CR_TRY(set_int_option(s, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", r.socket.reuseaddr), "%s", at.c_str());
+  }
   if (r.peer.family) {
     socklen_t len;
     sockaddr_storage ss = r.peer.sockaddr(len);

@@ -21,6 +21,22 @@ struct IntOption {
   bool ipv6_only;  // an IPPROTO_IPV6 option: IPv6 sockets only
 };
 
+// Multicast options: a TCP socket has none it could set (an accepted one reads the
+// peer's TTL as its IP_MULTICAST_TTL).
+bool multicast(int opt, int level) {
+  if (level == IPPROTO_IP) return opt == IP_MULTICAST_TTL || opt == IP_MULTICAST_LOOP;
+  return opt == IPV6_MULTICAST_HOPS || opt == IPV6_MULTICAST_LOOP;
+}
+
+// Whether `opt` is one `sock` has.
+bool applies(const IntOption& opt, int sock, int family) {
+  if (opt.ipv6_only && family != AF_INET6) return false;
+  int type = 0;
+  socklen_t len = sizeof type;
+  getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len);
+  return !(type == SOCK_STREAM && multicast(opt.opt, opt.level));
+}
+
 // IPv4-level options apply to IPv6 sockets too (a dual-stack socket's v4 traffic).
 constexpr IntOption kIntOptions[] = {
     {"IP_TOS", IPPROTO_IP, IP_TOS, &InetOptions::tos, false},
@@ -157,7 +173,7 @@ Result<void> set_int_option(int sock, int level, int opt, const char* name, int3
 Result<InetOptions> read_inet_options(int sock, int family) {
   InetOptions o;
   for (const IntOption& opt : kIntOptions) {
-    if (opt.ipv6_only && family != AF_INET6) continue;
+    if (!applies(opt, sock, family)) continue;
     o.*opt.member = CR_TRY(get_int_option(sock, opt.level, opt.opt, opt.name, o.*opt.member));
   }
   return o;
@@ -166,19 +182,19 @@ Result<InetOptions> read_inet_options(int sock, int family) {
 Result<void> apply_inet_options(int sock, int family, const InetOptions& saved) {
   InetOptions now = CR_TRY(read_inet_options(sock, family));
   for (const IntOption& opt : kIntOptions) {
-    if (opt.ipv6_only && family != AF_INET6) continue;
+    if (!applies(opt, sock, family)) continue;
     if (saved.*opt.member == now.*opt.member) continue;
     CR_TRY(set_int_option(sock, opt.level, opt.opt, opt.name, saved.*opt.member));
   }
   return {};
 }
 
-Result<void> bind_again(int sock, const InetAddress& addr, int reuseaddr) {
+Result<void> bind_again(int sock, const InetAddress& addr) {
   CR_TRY(set_int_option(sock, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", 1));
   socklen_t len;
   sockaddr_storage ss = addr.sockaddr(len);
   if (bind(sock, reinterpret_cast<::sockaddr*>(&ss), len) != 0) return Error::os(format("binding to %s", addr.text().c_str()));
-  return set_int_option(sock, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", reuseaddr);
+  return {};
 }
 
 }  // namespace crest

@@ -85,10 +85,11 @@ Result<InetOptions> read_inet_options(int sock, int family);
 // Sets what differs from the socket's current value; a refused option is named.
 Result<void> apply_inet_options(int sock, int family, const InetOptions& saved);
 
-// Binds `sock` to `addr` at restart. SO_REUSEADDR is on for the bind only (the old
-// process's connections may linger in TIME_WAIT on that port) and set back to `reuseaddr`
-// after; a port another socket listens on is still refused (EADDRINUSE), named.
-Result<void> bind_again(int sock, const InetAddress& addr, int reuseaddr);
+// Binds `sock` to `addr` at restart with SO_REUSEADDR on (the old process's connections
+// may linger in TIME_WAIT on that port; a listener shares its port with the connections
+// it accepted): the caller sets the saved value back once bound (a listener: once
+// listening); a port another socket listens on is still refused (EADDRINUSE), named.
+Result<void> bind_again(int sock, const InetAddress& addr);
 
 // An int option at `level`, or `fallback` where this socket has no such option.
 Result<int32_t> get_int_option(int sock, int level, int opt, const char* name, int32_t fallback);

@@ -6,15 +6,19 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <set>
 
 #include "fds/fd_kind.h"
+#include "fds/fd_table.h"
+#include "fds/skipped.h"
+#include "restore/restore_context.h"
 #include "sys/io.h"
 
 namespace crest {
 
 namespace {
 
-constexpr uint32_t kListen = TCP_LISTEN, kClose = TCP_CLOSE;
+constexpr uint32_t kListen = TCP_LISTEN, kClose = TCP_CLOSE, kEstablished = TCP_ESTABLISHED;
 
 struct IntOption {
   const char* name;
@@ -81,9 +85,9 @@ Result<void> dump_tcp(const FdFacts& f, FdRecord& rec) {
   r.state = info.tcpi_state;
   r.local = CR_TRY(local_address(s), "fd %d", f.fd);
   r.family = r.local.family;
-  if (r.state != kListen && r.state != kClose) {
+  if (r.state != kListen && r.state != kClose && r.state != kEstablished) {
     InetAddress peer = CR_TRY(peer_address(s), "fd %d", f.fd);
-    return Error::unsupported(format("fd %d: TCP connection %s -> %s (%s): established connections are not restored",
+    return Error::unsupported(format("fd %d: TCP connection %s -> %s (%s): only established connections are restored",
                                      f.fd, r.local.text().c_str(), peer.text().c_str(), tcp_state_name(r.state)));
   }
   // A listener's accept queue length and backlog (tcp_get_info's use of these fields).
@@ -95,27 +99,114 @@ Result<void> dump_tcp(const FdFacts& f, FdRecord& rec) {
   r.socket = CR_TRY(read_socket_options(s), "fd %d", f.fd);
   r.inet = CR_TRY(read_inet_options(s, static_cast<int>(r.family)), "fd %d", f.fd);
   r.tcp = CR_TRY(read_tcp_options(s), "fd %d", f.fd);
+  r.inode = f.st.st_ino;
+  if (r.state == kEstablished) {
+    r.connection = CR_TRY(dump_tcp_connection(std::move(sock)), "fd %d: TCP connection %s", f.fd, r.local.text().c_str());
+  }
   set_payload(rec, FdKind::TcpSocket, r);
   return {};
 }
 
-Result<Fd> open_tcp(FdOpenContext&, const FdRecord& rec) {
-  TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+std::string connection_name(const TcpSocketRecord& r) {
+  return format("%s -> %s", r.local.text().c_str(), r.connection.peer.text().c_str());
+}
+
+// Established connections are restored only with their peer: both ends in the image.
+Result<void> resolve_tcp(FdTables& tables, bool skip_unsupported) {
+  std::set<std::string> ends;
+  for (auto& [pid, table] : tables)
+    for (const FdRecord& rec : table->fds)
+      if (rec.kind == FdKind::TcpSocket) {
+        TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+        if (r.state == kEstablished) ends.insert(connection_name(r));
+      }
+  for (auto& [pid, table] : tables)
+    for (FdRecord& rec : table->fds) {
+      if (rec.kind != FdKind::TcpSocket) continue;
+      TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+      if (r.state != kEstablished) continue;
+      TcpSocketRecord reverse;
+      reverse.local = r.connection.peer;
+      reverse.connection.peer = r.local;
+      if (ends.count(connection_name(reverse))) continue;
+      Error e = Error::unsupported(format("process %d, fd %d: TCP connection %s: its peer is outside the checkpoint", pid,
+                                          rec.fd, connection_name(r).c_str()));
+      if (!skip_unsupported) return e;
+      skip_fd(rec, e);
+    }
+  return {};
+}
+
+// A new socket with the saved options, before any bind.
+Result<Fd> new_tcp_socket(const FdRecord& rec, const TcpSocketRecord& r, const std::string& at) {
   if (r.family != AF_INET && r.family != AF_INET6) return Error::corrupt(format("fd %d: TCP socket of family %u", rec.fd, r.family));
-  if (r.state != kListen && r.state != kClose)
-    return Error::corrupt(format("fd %d: TCP socket in state %u", rec.fd, r.state));
-  const int family = static_cast<int>(r.family);
-  Fd sock(socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  Fd sock(socket(static_cast<int>(r.family), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!sock.valid()) return Error::os(format("fd %d: socket", rec.fd));
-  std::string at = format("fd %d (TCP %s)", rec.fd, r.local.text().c_str());
   CR_TRY(apply_socket_options(sock.get(), r.socket), "%s", at.c_str());
-  CR_TRY(apply_inet_options(sock.get(), family, r.inet), "%s", at.c_str());
-  if (!r.local.any()) CR_TRY(bind_again(sock.get(), r.local, r.socket.reuseaddr), "%s", at.c_str());
+  CR_TRY(apply_inet_options(sock.get(), static_cast<int>(r.family), r.inet), "%s", at.c_str());
+  return sock;
+}
+
+// A listening or unconnected socket: bound again and listening.
+Result<Fd> make_unconnected(const FdRecord& rec, const TcpSocketRecord& r, const std::string& at) {
+  if (r.state != kListen && r.state != kClose) return Error::corrupt(format("%s: TCP socket in state %u", at.c_str(), r.state));
+  Fd sock = CR_TRY(new_tcp_socket(rec, r, at));
+  if (!r.local.any()) CR_TRY(bind_again(sock.get(), r.local), "%s", at.c_str());
   if (r.state == kListen && listen(sock.get(), static_cast<int>(r.backlog)) != 0)
     return Error::os(format("%s: listen", at.c_str()));
+  CR_TRY(set_int_option(sock.get(), SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", r.socket.reuseaddr), "%s", at.c_str());
   CR_TRY(apply_tcp_options(sock.get(), r.tcp), "%s", at.c_str());
-  if ((rec.flags & O_NONBLOCK) && fcntl(sock.get(), F_SETFL, O_NONBLOCK) != 0) return Error::os("fcntl(F_SETFL)");
   return sock;
+}
+
+// Every TCP socket of the job, made before any fd is opened. Established connections
+// first, in repair mode and with SO_REUSEADDR on: a listener on the same port (the one
+// that accepted them) can then be bound next to them; then the listeners and the other
+// sockets; last the connections get their saved SO_REUSEADDR and leave repair mode
+// together, each one's peer existing by then.
+Result<void> make_tcp_sockets(const std::vector<const ProcessImage*>& images, const RestoreOptions&, SharedFiles& shared) {
+  struct Made {
+    int sock;
+    int reuseaddr;
+    std::string at;
+  };
+  std::vector<Made> connections;
+  for (bool established : {true, false})
+    for (const ProcessImage* image : images)
+      for (const FdRecord& rec : image->fds.fds) {
+        if (rec.kind != FdKind::TcpSocket || rec.same_as >= 0) continue;
+        TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+        if ((r.state == kEstablished) != established || shared.sockets.count(r.inode)) continue;
+        if (!established) {
+          std::string at = format("process %d, fd %d (TCP %s)", image->process.pid, rec.fd, r.local.text().c_str());
+          shared.sockets[r.inode] = CR_TRY(make_unconnected(rec, r, at));
+          continue;
+        }
+        std::string at = format("process %d, fd %d (TCP connection %s)", image->process.pid, rec.fd, connection_name(r).c_str());
+        Fd sock = CR_TRY(new_tcp_socket(rec, r, at));
+        CR_TRY(make_tcp_connection(sock.get(), r.local, r.connection), "%s", at.c_str());
+        SocketOptions while_restoring = r.socket;
+        while_restoring.reuseaddr = 1;
+        CR_TRY(apply_socket_options(sock.get(), while_restoring), "%s", at.c_str());  // the saved buffer sizes
+        CR_TRY(apply_tcp_options(sock.get(), r.tcp), "%s", at.c_str());
+        connections.push_back({sock.get(), r.socket.reuseaddr, at});
+        shared.sockets[r.inode] = std::move(sock);
+      }
+  for (const Made& c : connections) {
+    CR_TRY(set_int_option(c.sock, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", c.reuseaddr), "%s", c.at.c_str());
+    CR_TRY(leave_tcp_repair(c.sock), "%s", c.at.c_str());
+  }
+  return {};
+}
+
+Result<Fd> open_tcp(FdOpenContext& ctx, const FdRecord& rec) {
+  TcpSocketRecord r = CR_TRY(payload_of<TcpSocketRecord>(rec));
+  auto it = ctx.shared.sockets.find(r.inode);
+  if (it == ctx.shared.sockets.end()) return Error::corrupt(format("fd %d: its TCP socket was not made", rec.fd));
+  Fd f(fcntl(it->second.get(), F_DUPFD_CLOEXEC, 0));
+  if (!f.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+  if ((rec.flags & O_NONBLOCK) && fcntl(f.get(), F_SETFL, O_NONBLOCK) != 0) return Error::os("fcntl(F_SETFL)");
+  return f;
 }
 
 }  // namespace
@@ -125,6 +216,8 @@ const FdKindOps kTcpSocketKind{
     .name = "TCP socket",
     .detect = detect_tcp,
     .dump = dump_tcp,
+    .resolve = resolve_tcp,
+    .make_shared = make_tcp_sockets,
     .open = open_tcp,
     .print = print_payload<TcpSocketRecord>,
 };

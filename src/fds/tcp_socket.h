@@ -1,10 +1,11 @@
-// FdKind::TcpSocket: an IPv4 or IPv6 TCP socket that is listening, or not connected
-// (bound or not). At restart a new socket is made with the same family, generic,
+// FdKind::TcpSocket: an IPv4 or IPv6 TCP socket that is listening, not connected (bound
+// or not), or an established connection whose both ends are in the image (tcp_repair.h:
+// root only). At restart a new socket is made with the same family, generic,
 // IP-level and TCP options, bound to the same address and port (IPV6_V6ONLY before the
 // bind, so a dual-stack listener stays dual-stack) and listening with the same backlog.
 // Refused by name: a listener with connections not yet accepted (they cannot be handed
-// over: their peers would see a reset), a connection in any other state (established
-// connections are not restored yet), O_ASYNC.
+// over: their peers would see a reset), a connection to a peer outside the image, a
+// connection in any state but established (half-closed, closing), O_ASYNC.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "fds/inet_socket.h"
 #include "fds/socket_options.h"
+#include "fds/tcp_repair.h"
 
 namespace crest {
 
@@ -39,15 +41,18 @@ struct TcpOptions {
 
 struct TcpSocketRecord {
   uint32_t family = 0;   // AF_INET, AF_INET6
-  uint32_t state = 0;    // the kernel's: 10 listening, 7 closed (never connected)
+  uint32_t state = 0;    // the kernel's: 1 established, 10 listening, 7 closed (never connected)
   uint32_t backlog = 0;  // a listener's
   InetAddress local;     // family 0 or wildcard:0 if not bound
   SocketOptions socket;
   InetOptions inet;
   TcpOptions tcp;
+  uint64_t inode = 0;              // the socket's (made once, before any fd is opened)
+  TcpConnectionRecord connection;  // an established connection's (state 1)
   template <class V> void fields(V& v) {
     v.field("family", family); v.field("state", state); v.field("backlog", backlog); v.field("local", local);
-    v.field("socket", socket); v.field("inet", inet); v.field("tcp", tcp);
+    v.field("socket", socket); v.field("inet", inet); v.field("tcp", tcp); v.field("inode", inode);
+    v.field("connection", connection);
   }
 };
 

@@ -184,7 +184,7 @@ int main(void) {
     seti(l4, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5);
     struct linger lg = {1, 3};
     t_assert(setsockopt(l4, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
-    t_assert(k_nonblock(l4) == 0);
+    t_assert(fcntl(l4, F_SETFL, O_NONBLOCK) == 0);
     int l6 = tcp_listener(AF_INET6, "::1", 1, 3);
     int dual = tcp_listener(AF_INET6, "::", 0, 5);
     int unbound = socket(AF_INET, SOCK_STREAM, 0);
