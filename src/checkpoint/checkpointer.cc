@@ -489,9 +489,10 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   uint64_t t_stop = 0;
   // Established TCP connections stay in repair mode until the end: closed silently if
   // killed, out of repair mode again otherwise (fds/tcp_repair.h).
-  TcpRepairScope tcp_repair;
+  TcpRepairScope tcp_repair(opt.tcp_established);
   auto dumped = dump(opt, coop, frozen, t_stop);
   if (!dumped) {
+    tcp_repair.release();
     // The processes run on (the tree detaches as it is dropped); the cooperating ones
     // learn why from cr_checkpoint()'s return value.
     frozen.reset();
@@ -506,6 +507,8 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
 
   // Continue (step 8): the early signal; thaw; Result(0) and Done; the positive
   // after-action (for processes without libcr at once, while still frozen, as before).
+  if (opt.after == AfterCheckpoint::Kill) tcp_repair.keep_for_kill();
+  else tcp_repair.release();  // before anything runs again
   if (opt.early_signal)
     for (FrozenProcess& fp : tree.processes()) ::kill(fp.pid(), opt.early_signal);
   Result<void> first;
@@ -528,7 +531,6 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
   // (Processes stopped by an early SIGSTOP cannot answer.)
   if (opt.early_signal != SIGSTOP) coop.wait_done(kDoneTimeoutMs, opt.cancelled);
   if (opt.after == AfterCheckpoint::Kill) {
-    tcp_repair.keep_for_kill();
     coop.send_after_signal(SIGKILL);
     std::vector<pid_t> killed;
     for (FrozenProcess& fp : tree.processes()) killed.push_back(fp.pid());

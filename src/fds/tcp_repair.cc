@@ -79,14 +79,20 @@ Result<TcpConnectionRecord> read_connection(int s) {
 
 }  // namespace
 
-TcpRepairScope::TcpRepairScope() { g_scope = this; }
+TcpRepairScope::TcpRepairScope(bool outside_peers) : outside_peers_(outside_peers) { g_scope = this; }
+
+bool TcpRepairScope::outside_peers_allowed() { return g_scope && g_scope->outside_peers_; }
+
+void TcpRepairScope::release() {
+  for (Fd& s : held_) {
+    int off = TCP_REPAIR_OFF_NO_WP;
+    setsockopt(s.get(), IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
+  }
+  held_.clear();
+}
 
 TcpRepairScope::~TcpRepairScope() {
-  if (!keep_)
-    for (Fd& s : held_) {
-      int off = TCP_REPAIR_OFF_NO_WP;
-      setsockopt(s.get(), IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
-    }
+  if (!keep_) release();
   g_scope = nullptr;
 }
 

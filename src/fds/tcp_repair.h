@@ -36,12 +36,13 @@ struct TcpConnectionRecord {
   uint32_t snd_wl1 = 0, snd_wnd = 0, max_window = 0, rcv_wnd = 0, rcv_wup = 0;  // TCP_REPAIR_WINDOW
   std::vector<uint8_t> send_queue;  // sent and not acknowledged, or not sent yet
   std::vector<uint8_t> recv_queue;  // received, not read by the process
+  uint8_t peer_outside = 0;         // the peer is not in the image (--tcp-established)
   template <class V> void fields(V& v) {
     v.field("peer", peer); v.field("send_seq", send_seq); v.field("recv_seq", recv_seq); v.field("mss", mss);
     v.field("options", options); v.field("snd_wscale", snd_wscale); v.field("rcv_wscale", rcv_wscale);
     v.field("timestamp", timestamp); v.field("snd_wl1", snd_wl1); v.field("snd_wnd", snd_wnd);
     v.field("max_window", max_window); v.field("rcv_wnd", rcv_wnd); v.field("rcv_wup", rcv_wup);
-    v.field("send_queue", send_queue); v.field("recv_queue", recv_queue);
+    v.field("send_queue", send_queue); v.field("recv_queue", recv_queue); v.field("peer_outside", peer_outside);
   }
 };
 
@@ -50,18 +51,25 @@ struct TcpConnectionRecord {
 // are killed: their sockets close silently).
 class TcpRepairScope {
  public:
-  TcpRepairScope();
+  // `outside_peers`: connections to peers outside the checkpoint may be saved
+  // (cr_checkpoint --tcp-established).
+  explicit TcpRepairScope(bool outside_peers);
   ~TcpRepairScope();
   TcpRepairScope(const TcpRepairScope&) = delete;
   TcpRepairScope& operator=(const TcpRepairScope&) = delete;
   void keep_for_kill() { keep_ = true; }
+  // Turns repair mode off now: before the processes run again (a recv() they were in
+  // would fail with EPERM on a socket in repair mode).
+  void release();
   // Takes `sock` (already in repair mode) until the scope ends; false if no scope is
   // open (the caller then turns repair off itself).
   static bool hold(Fd& sock);
+  static bool outside_peers_allowed();
 
  private:
   std::vector<Fd> held_;
   bool keep_ = false;
+  bool outside_peers_ = false;
 };
 
 // Puts `sock` (a duplicate of an established connection) in repair mode and reads it.

@@ -12,6 +12,7 @@
 #include "fds/fd_table.h"
 #include "fds/skipped.h"
 #include "restore/restore_context.h"
+#include "restore/restorer.h"
 #include "sys/io.h"
 
 namespace crest {
@@ -129,8 +130,14 @@ Result<void> resolve_tcp(FdTables& tables, bool skip_unsupported) {
       reverse.local = r.connection.peer;
       reverse.connection.peer = r.local;
       if (ends.count(connection_name(reverse))) continue;
-      Error e = Error::unsupported(format("process %d, fd %d: TCP connection %s: its peer is outside the checkpoint", pid,
-                                          rec.fd, connection_name(r).c_str()));
+      if (TcpRepairScope::outside_peers_allowed()) {
+        r.connection.peer_outside = 1;
+        set_payload(rec, FdKind::TcpSocket, r);
+        continue;
+      }
+      Error e = Error::unsupported(format("process %d, fd %d: TCP connection %s: its peer is outside the checkpoint "
+                                          "(cr_checkpoint --tcp-established saves it)",
+                                          pid, rec.fd, connection_name(r).c_str()));
       if (!skip_unsupported) return e;
       skip_fd(rec, e);
     }
@@ -164,7 +171,8 @@ Result<Fd> make_unconnected(const FdRecord& rec, const TcpSocketRecord& r, const
 // that accepted them) can then be bound next to them; then the listeners and the other
 // sockets; last the connections get their saved SO_REUSEADDR and leave repair mode
 // together, each one's peer existing by then.
-Result<void> make_tcp_sockets(const std::vector<const ProcessImage*>& images, const RestoreOptions&, SharedFiles& shared) {
+Result<void> make_tcp_sockets(const std::vector<const ProcessImage*>& images, const RestoreOptions& options,
+                              SharedFiles& shared) {
   struct Made {
     int sock;
     int reuseaddr;
@@ -183,6 +191,8 @@ Result<void> make_tcp_sockets(const std::vector<const ProcessImage*>& images, co
           continue;
         }
         std::string at = format("process %d, fd %d (TCP connection %s)", image->process.pid, rec.fd, connection_name(r).c_str());
+        if (r.connection.peer_outside && !options.tcp_established)
+          return Error::unsupported(format("%s: its peer is outside the image (cr_restart --tcp-established restores it)", at.c_str()));
         Fd sock = CR_TRY(new_tcp_socket(rec, r, at));
         CR_TRY(make_tcp_connection(sock.get(), r.local, r.connection), "%s", at.c_str());
         SocketOptions while_restoring = r.socket;
