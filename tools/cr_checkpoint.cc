@@ -108,6 +108,7 @@ struct Options {
   Scope scope = Scope::Tree;
   TracePolicy trace;
   bool skip_unsupported = false;
+  bool tcp_established = false;
   Compression compression;
   unsigned timeout = 0;
   int verbose = 0;
@@ -182,6 +183,9 @@ void usage(FILE* out) {
           "  --compress=CODEC      compress memory pages: zstd, zstd:LEVEL or lz4 (cr_restart needs no option)\n"
           "  --skip-unsupported    leave out descriptors crest cannot restore (a TCP socket, say)\n"
           "                        instead of failing; they are closed in the restarted process\n"
+          "  --tcp-established     save established TCP connections to peers outside the checkpoint\n"
+          "                        (root: TCP_REPAIR); cr_restart needs it too. The peer must not\n"
+          "                        reset them: restart before it times out, on the same address\n"
           "  --require-libcr       fail (exit 52) if a process of the scope has no libcr (crest's)\n"
           "  --prohibit-self       fail (EDEADLK) if the requesting process is in the scope (crest's;\n"
           "                        for libcr requests: cr_checkpoint itself is never checkpointed)\n"
@@ -209,7 +213,7 @@ void usage(FILE* out) {
 
 enum LongOnly {
   kAtomic = 1000, kBackup, kClobber, kNoClobber, kRun, kStop, kTerm, kAbort, kKill, kCont, kSync, kNoSync,
-  kVersion, kSkipUnsupported, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
+  kVersion, kSkipUnsupported, kTcpEstablished, kCompress, kPtracedError, kPtracedSkip, kPtracedAllow, kPtracerError, kPtracerSkip,
   kSaveExe, kSavePrivate, kSaveShared, kSaveAll, kSaveNone, kKmsgNone, kKmsgError, kKmsgWarning, kEarlyStop,
   kEarlyAbrt, kEarlySignal, kRequireLibcr, kProhibitSelf, kAllowInit, kHandleFd, kRequester, kTarget, kAsyncErr,
   kProgress,
@@ -241,6 +245,7 @@ int parse(int argc, char** argv, Options& o) {
       {"kill", no_argument, nullptr, kKill}, {"cont", no_argument, nullptr, kCont},
       {"sync", no_argument, nullptr, kSync}, {"nosync", no_argument, nullptr, kNoSync},
       {"time", required_argument, nullptr, 't'}, {"skip-unsupported", no_argument, nullptr, kSkipUnsupported},
+      {"tcp-established", no_argument, nullptr, kTcpEstablished},
       {"compress", required_argument, nullptr, kCompress},
       {"save-exe", no_argument, nullptr, kSaveExe}, {"save-private", no_argument, nullptr, kSavePrivate},
       {"save-shared", no_argument, nullptr, kSaveShared}, {"save-all", no_argument, nullptr, kSaveAll},
@@ -327,6 +332,7 @@ int parse(int argc, char** argv, Options& o) {
       case kPtracerError: o.trace.tracer = PtracerPolicy::Error; break;
       case kPtracerSkip: o.trace.tracer = PtracerPolicy::Skip; break;
       case kSkipUnsupported: o.skip_unsupported = true; break;
+      case kTcpEstablished: o.tcp_established = true; break;
       case kCompress: {
         auto c = parse_compression(optarg);
         if (!c) { say("%s", c.error().message().c_str()); return kExitUsage; }
@@ -448,6 +454,7 @@ CheckpointOptions engine_options(const Options& o, CheckpointLog* log) {
   copt.scope = o.scope;
   copt.trace_policy = o.trace;
   copt.skip_unsupported = o.skip_unsupported;
+  copt.tcp_established = o.tcp_established;
   copt.compression = o.compression;
   copt.after = o.after;
   copt.after_signal = o.signal;

@@ -53,6 +53,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> relocations;
   bool allow_missing_cpu_features = false;
   bool allow_changed_files = false;
+  bool tcp_established = false;
   int signal = 0;
   int early_signal = 0;  // --early-stop / --early-abrt (hidden, as in BLCR)
   Kmsg kmsg = Kmsg::Error;
@@ -201,6 +202,8 @@ void usage(FILE* out) {
           "  --relocate OLD=NEW      open files, mapped files and the cwd under OLD from NEW (up to 16)\n"
           "  --allow-changed-files   restart even if a file mapped by reference changed since the\n"
           "                          checkpoint (default: refused, exit 116)\n"
+          "  --tcp-established       restore TCP connections saved with cr_checkpoint --tcp-established\n"
+          "                          (to peers outside the image; root: TCP_REPAIR)\n"
           "  --allow-missing-cpu-features\n"
           "                          restart on a CPU lacking a feature of the checkpointing one\n"
           "                          (default: refused, exit 55)\n"
@@ -234,7 +237,7 @@ enum LongOnly {
   kNoRestorePid = 1000, kRestorePid, kRestorePgid, kNoRestorePgid, kRestoreSid, kNoRestoreSid, kRelocate, kRun, kStop,
   kTerm, kAbort, kKill, kCont, kEarlyStop, kEarlyAbrt, kOmitMaybe, kOmitAlways, kOmitNever, kKmsgNone, kKmsgError,
   kKmsgWarning, kHookSuccess_, kHookTemp_, kHookEnv_, kHookArgs_, kHookPerm_, kHookFailure, kEarlySignal, kHandleFd,
-  kAllowCpu, kAllowChangedFiles, kTrustImageIds,
+  kAllowCpu, kAllowChangedFiles, kTcpEstablished, kTrustImageIds,
 };
 
 int usage_error(const char* fmt, const char* arg) {
@@ -275,6 +278,7 @@ int parse(int argc, char** argv, Options& o) {
       {"run-on-failure", required_argument, nullptr, kHookFailure},
       {"allow-missing-cpu-features", no_argument, nullptr, kAllowCpu},
       {"allow-changed-files", no_argument, nullptr, kAllowChangedFiles},
+      {"tcp-established", no_argument, nullptr, kTcpEstablished},
       // Used by libcr's cr_request_restart() only (docs/libcr.md).
       {"early-signal", required_argument, nullptr, kEarlySignal},
       {"libcr-restart-handle-fd", required_argument, nullptr, kHandleFd}, {nullptr, 0, nullptr, 0}};
@@ -320,6 +324,7 @@ int parse(int argc, char** argv, Options& o) {
       }
       case kAllowCpu: o.allow_missing_cpu_features = true; break;
       case kAllowChangedFiles: o.allow_changed_files = true; break;
+      case kTcpEstablished: o.tcp_established = true; break;
       case kRun: o.signal = 0; o.early_signal = 0; break;
       case 'S': {
         char* end;
@@ -461,6 +466,7 @@ RestoreOptions restore_options(const Options& o, int in, const std::string& name
   ropt.relocations = o.relocations;
   ropt.allow_missing_cpu_features = o.allow_missing_cpu_features;
   ropt.allow_changed_files = o.allow_changed_files;
+  ropt.tcp_established = o.tcp_established;
   ropt.after_signal = o.signal;
   ropt.early_signal = o.early_signal;
   ropt.inherited_fds = inherited;

@@ -52,6 +52,8 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::OPath: return "opath";
     case FdKind::PtyMaster: return "pty-master";
     case FdKind::PtySlave: return "pty-slave";
+    case FdKind::TcpSocket: return "tcp-socket";
+    case FdKind::InetDgramSocket: return "inet-dgram-socket";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

@@ -42,6 +42,7 @@
 #include "checkpoint/scope_safety.h"
 #include "fds/fd_table.h"
 #include "fds/libcr_fds.h"
+#include "fds/tcp_repair.h"
 #include "records/process_tree_record.h"
 #include "ptrace/injection_area.h"
 
@@ -491,8 +492,12 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
 
   std::optional<FrozenTree> frozen;
   uint64_t t_stop = 0;
+  // Established TCP connections stay in repair mode until the end: closed silently if
+  // killed, out of repair mode again otherwise (fds/tcp_repair.h).
+  TcpRepairScope tcp_repair(opt.tcp_established);
   auto dumped = dump(opt, coop, frozen, t_stop);
   if (!dumped) {
+    tcp_repair.release();
     // The processes run on (the tree detaches as it is dropped); the cooperating ones
     // learn why from cr_checkpoint()'s return value.
     frozen.reset();
@@ -507,6 +512,8 @@ Result<CheckpointStats> checkpoint_process(const CheckpointOptions& opt) {
 
   // Continue (step 8): the early signal; thaw; Result(0) and Done; the positive
   // after-action (for processes without libcr at once, while still frozen, as before).
+  if (opt.after == AfterCheckpoint::Kill) tcp_repair.keep_for_kill();
+  else tcp_repair.release();  // before anything runs again
   if (opt.early_signal)
     for (FrozenProcess& fp : tree.processes()) ::kill(fp.pid(), opt.early_signal);
   Result<void> first;

@@ -22,6 +22,9 @@ struct CheckpointOptions {
   TracePolicy trace_policy;
   // Leave out (with a warning) descriptors crest cannot restore instead of failing.
   bool skip_unsupported = false;
+  // Save established TCP connections whose peer is outside the checkpoint (CRIU's
+  // --tcp-established; fds/tcp_repair.h): without it they are refused by name.
+  bool tcp_established = false;
   Compression compression;  // of memory pages (--compress)
   int out_fd = -1;
   AfterCheckpoint after = AfterCheckpoint::Run;

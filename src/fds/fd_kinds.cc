@@ -19,7 +19,9 @@ constexpr const FdKindOps* kTable[] = {
     &kDeviceKind,        // S_ISCHR
     &kFifoKind,          // S_ISFIFO, linked by path
     &kPipeKind,          // S_ISFIFO
-    &kUnixSocketKind,    // S_ISSOCK
+    &kTcpSocketKind,     // S_ISSOCK, SO_DOMAIN inet, SOCK_STREAM, IPPROTO_TCP
+    &kInetDgramSocketKind,  // S_ISSOCK, SO_DOMAIN inet, SOCK_DGRAM or SOCK_RAW
+    &kUnixSocketKind,    // S_ISSOCK (any other family is refused by this unit)
     &kEventFdKind,       // anon_inode:[eventfd]
     &kSignalFdKind,      // anon_inode:[signalfd]
     &kTimerFdKind,       // anon_inode:[timerfd]
@@ -60,6 +62,8 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::OPath: return &kOPathKind;
     case FdKind::PtyMaster: return &kPtyMasterKind;
     case FdKind::PtySlave: return &kPtySlaveKind;
+    case FdKind::TcpSocket: return &kTcpSocketKind;
+    case FdKind::InetDgramSocket: return &kInetDgramSocketKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

@@ -32,6 +32,8 @@ enum class FdKind : uint8_t {
   OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
   PtyMaster = 23,     // fds/pty: /dev/ptmx, its pair recreated with its state
   PtySlave = 24,      // fds/pty: /dev/pts/N whose master is in the image
+  TcpSocket = 19,     // fds/tcp_socket: IPv4/IPv6 TCP, listening or not connected
+  InetDgramSocket = 20,  // fds/inet_dgram_socket: IPv4/IPv6 UDP, UDP-Lite, ICMP (ping) and raw
 };
 
 struct FdRecord {

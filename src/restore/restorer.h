@@ -41,6 +41,8 @@ struct RestoreOptions {
   // changed since the checkpoint (machine_check.cc): warnings instead of refusals.
   bool allow_missing_cpu_features = false;
   bool allow_changed_files = false;
+  // Restore TCP connections to a peer outside the image (cr_restart --tcp-established).
+  bool tcp_established = false;
   // Trust (docs/design.md): as root, the saved ids are given only when the image is
   // root's (its owner, by fstat of in_fd unless `image_owner` says: uid, gid) or with
   // --trust-image-ids; an image of another user may hold only that user's ids.

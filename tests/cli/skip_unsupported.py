@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A TCP socket (fd 7) cannot be restored: cr_checkpoint refuses the process,
+"""A TCP listener with a connection not yet accepted (fd 7) cannot be restored: cr_checkpoint refuses the process,
 naming pid and fd, and leaves it running; with --skip-unsupported it warns,
 writes the image, and after cr_restart the process goes on counting with fd 7
 closed (it prints "fd7 closed" once it finds it gone)."""
@@ -15,6 +15,10 @@ import fcntl, os, socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen()
+# A connection not yet accepted: crest refuses such a listener (its client end at fd 9).
+c = socket.create_connection(s.getsockname())
+os.dup2(c.fileno(), 9)
+c.close()
 os.dup2(s.fileno(), 7)
 s.close()
 reported = False

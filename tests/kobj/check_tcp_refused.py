@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Bad input for crest: a process holding a TCP socket (a listening socket on
-127.0.0.1 at fd >= 3) cannot be checkpointed.
+"""Bad input for crest: a process holding a listening TCP socket (127.0.0.1, at
+fd >= 3) with a connection not yet accepted cannot be checkpointed (crest
+restores listeners, not the connections waiting in their queue).
 
 Runs programs/tcp_hold (built by tests/kobj/CMakeLists.txt) and, while it
 waits at its checkpoint point, runs cr_checkpoint on it with no after-action,

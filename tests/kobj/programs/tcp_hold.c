@@ -1,6 +1,7 @@
 /* Subject of check_tcp_refused.py: holds a listening TCP socket on
  * 127.0.0.1:<ephemeral> at fd 7 ("self"), or has a child forked before the
- * point hold it at fd 9 ("child"). Appends "HOLDER <pid> <fd>" to
+ * point hold it at fd 9 ("child"), with a connection to it not yet accepted
+ * (the client end at fd 27 or 29): crest refuses that listener by name. Appends "HOLDER <pid> <fd>" to
  * $CRTEST_CONTROL, then waits at checkpoint point 1. After the point the
  * holder connects to its own listener and exchanges a message, to show the
  * socket (and the process) were left working. */
@@ -21,6 +22,15 @@ static int listen_tcp(int at) {
     t_assert(listen(fd, 4) == 0);
     t_assert(dup2(fd, at) == at);
     t_assert(close(fd) == 0);
+    /* A connection the listener has not accepted. */
+    struct sockaddr_in self;
+    socklen_t sl = sizeof self;
+    t_assert(getsockname(at, (struct sockaddr *)&self, &sl) == 0);
+    int pending = socket(AF_INET, SOCK_STREAM, 0);
+    t_assert(pending >= 0);
+    t_assert(connect(pending, (struct sockaddr *)&self, sizeof self) == 0);
+    t_assert(dup2(pending, at + 20) == at + 20);
+    t_assert(close(pending) == 0);
     char line[64];
     snprintf(line, sizeof line, "HOLDER %d %d", (int)getpid(), at);
     t_mark(line);
@@ -28,6 +38,10 @@ static int listen_tcp(int at) {
 }
 
 static void exercise(int lfd, const char *who) {
+    int early = accept(lfd, NULL, NULL);   /* the connection made before the point */
+    t_assert(early >= 0);
+    close(early);
+    close(lfd + 20);
     struct sockaddr_in a;
     socklen_t al = sizeof a;
     t_assert(getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
