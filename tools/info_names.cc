@@ -50,6 +50,7 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::Fifo: return "fifo";
     case FdKind::Inotify: return "inotify";
     case FdKind::OPath: return "opath";
+    case FdKind::NetlinkSocket: return "netlink-socket";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

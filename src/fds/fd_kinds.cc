@@ -17,6 +17,7 @@ constexpr const FdKindOps* kTable[] = {
     &kDeviceKind,        // S_ISCHR
     &kFifoKind,          // S_ISFIFO, linked by path
     &kPipeKind,          // S_ISFIFO
+    &kNetlinkSocketKind, // S_ISSOCK, SO_DOMAIN AF_NETLINK
     &kUnixSocketKind,    // S_ISSOCK
     &kEventFdKind,       // anon_inode:[eventfd]
     &kSignalFdKind,      // anon_inode:[signalfd]
@@ -56,6 +57,7 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::Fifo: return &kFifoKind;
     case FdKind::Inotify: return &kInotifyKind;
     case FdKind::OPath: return &kOPathKind;
+    case FdKind::NetlinkSocket: return &kNetlinkSocketKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

@@ -30,6 +30,7 @@ enum class FdKind : uint8_t {
   Fifo = 16,          // fds/fifo: a named FIFO
   Inotify = 17,       // fds/inotify
   OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
+  NetlinkSocket = 26,  // fds/netlink_socket
 };
 
 struct FdRecord {
