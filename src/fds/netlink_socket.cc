@@ -107,6 +107,9 @@ Result<void> dump_netlink(const FdFacts& f, FdRecord& rec) {
   if (dump_running(f.st.st_ino))
     return Error::unsupported(format("process %d, fd %d (%s): a netlink dump is still being answered", f.pid, f.fd,
                                      f.target.c_str()));
+  auto options = read_socket_options(s);
+  if (!options) return options.error().context(format("process %d, fd %d (%s)", f.pid, f.fd, f.target.c_str()));
+  n.options = *options;
   set_payload(rec, FdKind::NetlinkSocket, n);
   return {};
 }
@@ -143,6 +146,7 @@ Result<Fd> open_netlink(FdOpenContext&, const FdRecord& rec) {
     if (connect(s, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0)
       return Error::os(format("fd %d: connecting a netlink socket to port %u", rec.fd, n.dst_port_id));
   }
+  CR_TRY(apply_socket_options(s, n.options), "fd %d", rec.fd);
   if ((rec.flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) != 0) return Error::os("O_NONBLOCK");
   return sock;
 }

@@ -161,6 +161,16 @@ Result<void> resolve_sockets(FdTables& tables, bool skip_unsupported) {
       else if (info.state != static_cast<int>(kEstablished) && info.state != static_cast<int>(kListen) &&
                info.state != static_cast<int>(kClose))
         refused = Error::unsupported(format("process %d, fd %d: unix socket in state %d", pid, rec.fd, info.state));
+      SocketOptions options;
+      if (!refused) {
+        Fd dup = CR_TRY(dup_target_fd(pid, rec.fd), "process %d, fd %d", pid, rec.fd);
+        auto read = read_socket_options(dup.get());
+        if (read) options = *read;
+        else if (read.error().kind() == ErrorKind::Unsupported)
+          refused = read.error().context(format("process %d, fd %d (%s)", pid, rec.fd, rec.path.c_str()));
+        else
+          return read.error().context(format("process %d, fd %d", pid, rec.fd));
+      }
       if (refused) {
         if (!skip_unsupported) return *refused;
         skip_fd(rec, *refused);
@@ -177,6 +187,7 @@ Result<void> resolve_sockets(FdTables& tables, bool skip_unsupported) {
       s.name = info.name;
       s.shutdown = info.shutdown;
       if (client != pending.listener_of.end()) s.pending_on = client->second;
+      s.options = options;
       s.name = bound_name(s.name);
       if (!s.name.empty() && s.name[0] != '\0') {
         SocketFile file = locate_socket_file(info, holders[ino]);
@@ -402,6 +413,7 @@ Result<void> make_sockets(const std::vector<const ProcessImage*>& images, const 
     const int how = down == (kReceiveShutdown | kSendShutdown) ? SHUT_RDWR : down == kSendShutdown ? SHUT_WR : SHUT_RD;
     if (shutdown(out[ino].get(), how) != 0) return Error::os(format("fd %d: shutdown(%d)", saved.fd, how));
   }
+  for (auto& [ino, saved] : records) CR_TRY(apply_socket_options(out[ino].get(), saved.rec.options), "fd %d", saved.fd);
   return {};
 }
 

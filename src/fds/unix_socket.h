@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "fds/socket_options.h"
 #include "image/image_reader.h"
 
 namespace crest {
@@ -36,11 +37,13 @@ struct UnixSocketRecord {
   uint8_t file_present = 0;
   uint32_t file_mode = 0, file_uid = 0, file_gid = 0;
   uint64_t pending_on = 0;  // a client not yet accepted: the listener's inode
+  SocketOptions options;    // SOL_SOCKET options, set again once the queues are refilled
   template <class V> void fields(V& v) {
     v.field("type", type); v.field("state", state); v.field("inode", inode); v.field("peer", peer);
     v.field("backlog", backlog); v.field("name", name); v.field("shutdown", shutdown);
     v.field("directory", directory); v.field("file_present", file_present); v.field("file_mode", file_mode);
     v.field("file_uid", file_uid); v.field("file_gid", file_gid); v.field("pending_on", pending_on);
+    v.field("options", options);
   }
 };
 

@@ -82,16 +82,17 @@ Result<std::map<uint64_t, UnixSocketInfo>> read_unix_sockets() {
 
 Result<std::vector<QueuedMessage>> peek_socket_queue(pid_t pid, int fd, int type, bool receive_shut) {
   Fd sock = CR_TRY(dup_target_fd(pid, fd));
-  // The peek offset walks the queue without consuming it; it is put back to "off" after.
+  // The peek offset walks the queue without consuming it; the application's own (the
+  // socket is shared with it) is put back after.
+  int before = -1;
+  socklen_t len = sizeof before;
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_PEEK_OFF, &before, &len) != 0) return Error::os("SO_PEEK_OFF");
   int off = 0;
   if (setsockopt(sock.get(), SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off) != 0) return Error::os("SO_PEEK_OFF");
-  struct PeekOffOff {
-    int fd;
-    ~PeekOffOff() {
-      int none = -1;
-      setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &none, sizeof none);
-    }
-  } reset{sock.get()};
+  struct PeekOffBack {
+    int fd, value;
+    ~PeekOffBack() { setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &value, sizeof value); }
+  } reset{sock.get(), before};
   std::vector<QueuedMessage> messages;
   std::vector<uint8_t> buf(1 << 20);
   if (type == SOCK_STREAM) {

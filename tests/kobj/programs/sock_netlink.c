@@ -1,7 +1,7 @@
 /* Netlink sockets at the point:
  *  - R: NETLINK_ROUTE, SOCK_RAW, bound with port id 0 (the kernel picks one), groups
  *    RTNLGRP_LINK (1) and RTNLGRP_IPV4_IFADDR (5) at bind, RTNLGRP_BRVLAN (33) added,
- *    NETLINK_EXT_ACK and NETLINK_NO_ENOBUFS on, non-blocking;
+ *    NETLINK_EXT_ACK and NETLINK_NO_ENOBUFS on, SO_RCVBUF 100000, non-blocking;
  *  - P: NETLINK_ROUTE, SOCK_DGRAM, bound to a port id chosen here;
  *  - U: NETLINK_KOBJECT_UEVENT bound to group 1;
  *  - G: NETLINK_GENERIC, never bound.
@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 
 struct facts {
-    int type, protocol, nonblock, ext_ack, no_enobufs;
+    int type, protocol, nonblock, ext_ack, no_enobufs, rcvbuf;
     unsigned port;
     unsigned groups[4];
 };
@@ -34,6 +34,7 @@ static struct facts facts_of(int fd) {
     f.nonblock = k_nonblock(fd);
     f.ext_ack = intopt(fd, SOL_NETLINK, NETLINK_EXT_ACK);
     f.no_enobufs = intopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS);
+    f.rcvbuf = intopt(fd, SOL_SOCKET, SO_RCVBUF);
     struct sockaddr_nl a;
     socklen_t len = sizeof a;
     t_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
@@ -93,6 +94,8 @@ int main(void) {
     t_assert(setsockopt(r, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g33, sizeof g33) == 0);
     t_assert(setsockopt(r, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one) == 0);
     t_assert(setsockopt(r, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one) == 0);
+    int rcvbuf = 100000; /* SOL_SOCKET option: read back doubled */
+    t_assert(setsockopt(r, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == 0);
     unsigned chosen = 0x40000000u | (unsigned)getpid();
     int p = nl_socket(SOCK_DGRAM, NETLINK_ROUTE, chosen, 0);
     int u = nl_socket(SOCK_DGRAM, NETLINK_KOBJECT_UEVENT, 0, 1);
@@ -109,6 +112,7 @@ int main(void) {
         t_printf("%s: same port id %s, same as before %s", names[i], k_yes(after.port == before[i].port),
                  k_yes(memcmp(&after, &before[i], sizeof after) == 0));
     }
+    K_EXPECT(before[0].rcvbuf == 200000);
     K_EXPECT(before[0].groups[0] == 0x11 && before[0].groups[1] == 1 && before[1].port == chosen && before[3].port == 0);
     int again = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE);
     struct sockaddr_nl a = {.nl_family = AF_NETLINK, .nl_pid = chosen};

@@ -4,8 +4,10 @@
  *  - a seqpacket pair with messages of 2 MiB, 1 byte and 300000 bytes queued (larger
  *    than a default socket buffer holds), whose receiver then shut down its receive
  *    side (SHUT_RD).
+ * Generic options: a[0]'s raised SO_SNDBUF, SO_PASSCRED on b[1], SO_RCVLOWAT 3 on a[1].
  * After: every byte and message whole and in order, then end of stream (read 0); a send
- * from a shut side fails with EPIPE; the open direction still carries data. */
+ * from a shut side fails with EPIPE; the open direction still carries data; the options
+ * as set. */
 #include "kobj.h"
 
 #include <sys/socket.h>
@@ -16,6 +18,13 @@ static uint8_t buf[3u << 20];
 static void raise_sndbuf(int fd) {
     int big = 4 << 20;
     t_assert(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big) == 0);
+}
+
+static int intopt(int fd, int name) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    t_assert(getsockopt(fd, SOL_SOCKET, name, &v, &len) == 0);
+    return v;
 }
 
 static const char *send_result(int fd) {
@@ -44,8 +53,16 @@ int main(void) {
         t_assert(send(b[0], buf, seq[i], MSG_DONTWAIT) == (ssize_t)seq[i]);
     }
     t_assert(shutdown(b[1], SHUT_RD) == 0);
+    int one = 1, three = 3;
+    t_assert(setsockopt(b[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == 0);
+    t_assert(setsockopt(a[1], SOL_SOCKET, SO_RCVLOWAT, &three, sizeof three) == 0);
+    int sndbuf = intopt(a[0], SO_SNDBUF);
 
     t_checkpoint_point(1);
+
+    t_printf("options: a0 SO_SNDBUF as raised %s, b1 SO_PASSCRED %d, a1 SO_RCVLOWAT %d",
+             k_yes(intopt(a[0], SO_SNDBUF) == sndbuf), intopt(b[1], SO_PASSCRED), intopt(a[1], SO_RCVLOWAT));
+    K_EXPECT(intopt(b[1], SO_PASSCRED) == 1 && intopt(a[1], SO_RCVLOWAT) == 3);
 
     /* Stream: the 3 MiB, then the end of the stream. */
     at = 0;
