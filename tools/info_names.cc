@@ -51,6 +51,7 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::Inotify: return "inotify";
     case FdKind::OPath: return "opath";
     case FdKind::NetlinkSocket: return "netlink-socket";
+    case FdKind::PacketSocket: return "packet-socket";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

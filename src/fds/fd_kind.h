@@ -100,7 +100,7 @@ const char* fd_kind_name(FdKind kind);
 // Each kind's entry, defined in its unit.
 extern const FdKindOps kRegularFileKind, kDirectoryKind, kDeviceKind, kDeletedFileKind, kTerminalKind, kInheritedKind,
     kPipeKind, kFifoKind, kEventFdKind, kSignalFdKind, kTimerFdKind, kEpollKind, kUnixSocketKind, kInotifyKind,
-    kSkippedKind, kLibcrChannelKind, kLibcrHandleKind, kOPathKind, kNetlinkSocketKind;
+    kSkippedKind, kLibcrChannelKind, kLibcrHandleKind, kOPathKind, kNetlinkSocketKind, kPacketSocketKind;
 
 // --- payload helpers for the units ---
 

@@ -18,6 +18,7 @@ constexpr const FdKindOps* kTable[] = {
     &kFifoKind,          // S_ISFIFO, linked by path
     &kPipeKind,          // S_ISFIFO
     &kNetlinkSocketKind, // S_ISSOCK, SO_DOMAIN AF_NETLINK
+    &kPacketSocketKind,  // S_ISSOCK, SO_DOMAIN AF_PACKET
     &kUnixSocketKind,    // S_ISSOCK
     &kEventFdKind,       // anon_inode:[eventfd]
     &kSignalFdKind,      // anon_inode:[signalfd]
@@ -58,6 +59,7 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::Inotify: return &kInotifyKind;
     case FdKind::OPath: return &kOPathKind;
     case FdKind::NetlinkSocket: return &kNetlinkSocketKind;
+    case FdKind::PacketSocket: return &kPacketSocketKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

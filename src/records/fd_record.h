@@ -31,6 +31,7 @@ enum class FdKind : uint8_t {
   Inotify = 17,       // fds/inotify
   OPath = 18,         // fds/opath: opened with O_PATH (a symlink itself with O_NOFOLLOW)
   NetlinkSocket = 26,  // fds/netlink_socket
+  PacketSocket = 27,   // fds/packet_socket
 };
 
 struct FdRecord {

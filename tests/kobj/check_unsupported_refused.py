@@ -29,11 +29,13 @@ WHAT = {
     "scm_rights": "fd 7 (socket:",
     "pending_outside": "fd 7: listening socket",
     "netlink_queued": "fd 7 (socket:",
+    "packet_ring": "fd 7 (socket:",
 }
 # A second phrase the message must hold.
 ALSO = {"scm_rights": "2 file descriptors in flight (SCM_RIGHTS)",
         "pending_outside": "1 connections not yet accepted, 1 of them from clients outside the image",
-        "netlink_queued": "netlink messages queued, not yet read"}
+        "netlink_queued": "netlink messages queued, not yet read",
+        "packet_ring": "a packet socket with a mapped ring (PACKET_RX_RING/PACKET_TX_RING)"}
 
 
 def fail(msg):

@@ -5,13 +5,15 @@
  * scm_rights (a unix socket at fd 7 with a pipe's fd and itself queued in SCM_RIGHTS messages),
  * pending_outside (a unix listener at fd 7 with a connection not yet accepted from a process
  * outside the tree: a grandchild left to the caller, which exits once this program is gone),
- * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request).
+ * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request),
+ * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING).
  * Locks are held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
@@ -140,6 +142,12 @@ int main(int argc, char **argv) {
         CHECK(send(7, &req, req.h.nlmsg_len, 0) == (ssize_t)req.h.nlmsg_len);
         struct pollfd pf = {7, POLLIN, 0};
         CHECK(poll(&pf, 1, 5000) == 1);
+    } else if (!strcmp(c, "packet_ring")) {
+        int s = socket(AF_PACKET, SOCK_RAW, 0);
+        CHECK(s >= 0 && dup2(s, 7) == 7);
+        close(s);
+        struct tpacket_req req = {.tp_block_size = 4096, .tp_block_nr = 1, .tp_frame_size = 2048, .tp_frame_nr = 2};
+        CHECK(setsockopt(7, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) == 0);
     } else if (!strcmp(c, "timens")) {
         CHECK(unshare(CLONE_NEWTIME) == 0);
     } else {
