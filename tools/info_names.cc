@@ -54,6 +54,8 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::PtySlave: return "pty-slave";
     case FdKind::TcpSocket: return "tcp-socket";
     case FdKind::InetDgramSocket: return "inet-dgram-socket";
+    case FdKind::NetlinkSocket: return "netlink-socket";
+    case FdKind::PacketSocket: return "packet-socket";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

@@ -101,7 +101,7 @@ const char* fd_kind_name(FdKind kind);
 extern const FdKindOps kRegularFileKind, kDirectoryKind, kDeviceKind, kDeletedFileKind, kTerminalKind, kInheritedKind,
     kPipeKind, kFifoKind, kEventFdKind, kSignalFdKind, kTimerFdKind, kEpollKind, kUnixSocketKind, kInotifyKind,
     kSkippedKind, kLibcrChannelKind, kLibcrHandleKind, kOPathKind, kPtyMasterKind, kPtySlaveKind, kTcpSocketKind,
-    kInetDgramSocketKind;
+    kInetDgramSocketKind, kNetlinkSocketKind, kPacketSocketKind;
 
 // --- payload helpers for the units ---
 

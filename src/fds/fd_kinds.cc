@@ -21,7 +21,9 @@ constexpr const FdKindOps* kTable[] = {
     &kPipeKind,          // S_ISFIFO
     &kTcpSocketKind,     // S_ISSOCK, SO_DOMAIN inet, SOCK_STREAM, IPPROTO_TCP
     &kInetDgramSocketKind,  // S_ISSOCK, SO_DOMAIN inet, SOCK_DGRAM or SOCK_RAW
-    &kUnixSocketKind,    // S_ISSOCK (any other family is refused by this unit)
+    &kNetlinkSocketKind, // S_ISSOCK, SO_DOMAIN AF_NETLINK
+    &kPacketSocketKind,  // S_ISSOCK, SO_DOMAIN AF_PACKET
+    &kUnixSocketKind,    // S_ISSOCK
     &kEventFdKind,       // anon_inode:[eventfd]
     &kSignalFdKind,      // anon_inode:[signalfd]
     &kTimerFdKind,       // anon_inode:[timerfd]
@@ -64,6 +66,8 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::PtySlave: return &kPtySlaveKind;
     case FdKind::TcpSocket: return &kTcpSocketKind;
     case FdKind::InetDgramSocket: return &kInetDgramSocketKind;
+    case FdKind::NetlinkSocket: return &kNetlinkSocketKind;
+    case FdKind::PacketSocket: return &kPacketSocketKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

@@ -34,6 +34,8 @@ enum class FdKind : uint8_t {
   PtySlave = 24,      // fds/pty: /dev/pts/N whose master is in the image
   TcpSocket = 19,     // fds/tcp_socket: IPv4/IPv6 TCP, listening or not connected
   InetDgramSocket = 20,  // fds/inet_dgram_socket: IPv4/IPv6 UDP, UDP-Lite, ICMP (ping) and raw
+  NetlinkSocket = 26,  // fds/netlink_socket
+  PacketSocket = 27,   // fds/packet_socket
 };
 
 struct FdRecord {

@@ -1,14 +1,23 @@
 /* Holds one kind of state crest does not restore yet, then waits to be checkpointed
  * (check_unsupported_refused.py): prints "READY" once it holds it, then pause()s.
  * Usage: unsupported_hold CASE DIR   (DIR: a scratch directory for the lock file)
- * Cases: timer (on a CPU-time clock of a pid), posix_lock, ofd_lock, flock, lease, seccomp, aio, timens.
+ * Cases: timer (on a CPU-time clock of a pid), posix_lock, ofd_lock, flock, lease, seccomp, aio, timens,
+ * scm_rights (a unix socket at fd 7 with a pipe's fd and itself queued in SCM_RIGHTS messages),
+ * pending_outside (a unix listener at fd 7 with a connection not yet accepted from a process
+ * outside the tree: a grandchild left to the caller, which exits once this program is gone),
+ * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request),
+ * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING).
  * Locks are held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +25,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +82,72 @@ int main(int argc, char **argv) {
     } else if (!strcmp(c, "aio")) {
         aio_context_t ctx = 0;
         CHECK(syscall(SYS_io_setup, 8, &ctx) == 0);
+    } else if (!strcmp(c, "scm_rights")) {
+        int s[2], p[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s) == 0);
+        CHECK(pipe(p) == 0);
+        CHECK(dup2(s[1], 7) == 7);
+        close(s[1]);
+        int carried[2] = {p[0], 7}; /* a pipe's read end, and the receiving socket itself */
+        for (int i = 0; i < 2; i++) {
+            char data = 'x', control[CMSG_SPACE(sizeof(int))] = {0};
+            struct iovec iov = {&data, 1};
+            struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                                .msg_controllen = sizeof control};
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), &carried[i], sizeof(int));
+            CHECK(sendmsg(s[0], &mh, 0) == 1);
+        }
+    } else if (!strcmp(c, "pending_outside")) {
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof a.sun_path, "%s/l.sock", argv[2]);
+        int l = socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(l >= 0 && dup2(l, 7) == 7);
+        close(l);
+        CHECK(bind(7, (struct sockaddr *)&a, sizeof a) == 0 && listen(7, 4) == 0);
+        int alive[2], ready[2];
+        CHECK(pipe(alive) == 0 && pipe(ready) == 0);
+        pid_t mid = fork();
+        CHECK(mid >= 0);
+        if (mid == 0) {
+            if (fork() != 0)
+                _exit(0);
+            close(alive[1]);
+            close(7);
+            int s = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+                _exit(2);
+            char x;
+            if (write(ready[1], "r", 1) != 1 || read(alive[0], &x, 1) < 0)
+                _exit(2);
+            _exit(0); /* EOF: the program is gone */
+        }
+        CHECK(waitpid(mid, NULL, 0) == mid);
+        close(alive[0]);
+        close(ready[1]);
+        char x;
+        CHECK(read(ready[0], &x, 1) == 1);
+        close(ready[0]);
+    } else if (!strcmp(c, "netlink_queued")) {
+        int s = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+        CHECK(s >= 0 && dup2(s, 7) == 7);
+        close(s);
+        struct {
+            struct nlmsghdr h;
+            struct ifaddrmsg a;
+        } req = {{NLMSG_LENGTH(sizeof(struct ifaddrmsg)), RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0}, {0}};
+        CHECK(send(7, &req, req.h.nlmsg_len, 0) == (ssize_t)req.h.nlmsg_len);
+        struct pollfd pf = {7, POLLIN, 0};
+        CHECK(poll(&pf, 1, 5000) == 1);
+    } else if (!strcmp(c, "packet_ring")) {
+        int s = socket(AF_PACKET, SOCK_RAW, 0);
+        CHECK(s >= 0 && dup2(s, 7) == 7);
+        close(s);
+        struct tpacket_req req = {.tp_block_size = 4096, .tp_block_nr = 1, .tp_frame_size = 2048, .tp_frame_nr = 2};
+        CHECK(setsockopt(7, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) == 0);
     } else if (!strcmp(c, "timens")) {
         CHECK(unshare(CLONE_NEWTIME) == 0);
     } else {
