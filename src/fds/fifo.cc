@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <map>
+#include <vector>
 
 #include "fds/fd_kind.h"
 #include "fds/pipe.h"
@@ -21,10 +24,14 @@ bool detect_fifo(const FdFacts& f) { return S_ISFIFO(f.st.st_mode) && !f.target.
 Result<void> dump_fifo(const FdFacts& f, FdRecord& rec) {
   FifoRecord fifo;
   fifo.fifo_id = (1ull << 63) | (((static_cast<uint64_t>(f.st.st_dev) & 0x7fffff) << 40) ^ static_cast<uint64_t>(f.st.st_ino));
-  const char* deleted_suffix = " (deleted)";
-  bool deleted = f.st.st_nlink == 0 && rec.path.size() > strlen(deleted_suffix) &&
-                 rec.path.compare(rec.path.size() - strlen(deleted_suffix), std::string::npos, deleted_suffix) == 0;
-  if (deleted) rec.path.resize(rec.path.size() - strlen(deleted_suffix));
+  // The name this fd was opened by is gone when its link ends in " (deleted)" and no file
+  // of that inode has that whole name (the FIFO may live on under another hard link).
+  const std::string deleted_suffix = " (deleted)";
+  struct stat named {};
+  bool deleted = rec.path.size() > deleted_suffix.size() &&
+                 rec.path.compare(rec.path.size() - deleted_suffix.size(), std::string::npos, deleted_suffix) == 0 &&
+                 !(lstat(rec.path.c_str(), &named) == 0 && named.st_dev == f.st.st_dev && named.st_ino == f.st.st_ino);
+  if (deleted) rec.path.resize(rec.path.size() - deleted_suffix.size());
   fifo.mode = f.st.st_mode & 07777;
   fifo.deleted = deleted;
   rec.position = 0;
@@ -52,48 +59,98 @@ Result<void> make_fifo(const std::string& path, mode_t mode) {
   return {};
 }
 
-// The FIFO of `rec` at `path` (relocated), opened O_RDWR | O_NONBLOCK.
-Result<Fd> open_fifo(const FdRecord& rec, const FifoRecord& fifo, const std::string& path) {
+// A FIFO unlinked while open: made anew beside where it was (or in /tmp), unlinked at once.
+Result<Fd> make_unlinked_fifo(const FdRecord& rec, const FifoRecord& fifo, const std::string& path) {
   const mode_t mode = static_cast<mode_t>(fifo.mode & 07777);
-  if (fifo.deleted) {
-    // Deleted while open: a new FIFO beside where it was (or in /tmp), unlinked at once.
-    std::string dir = path.substr(0, path.rfind('/'));
-    std::string name = format("%s/.crest-fifo-%d-%d", dir.empty() ? "" : dir.c_str(), getpid(), rec.fd);
-    if (!make_fifo(name, mode)) {
-      name = format("/tmp/.crest-fifo-%d-%d", getpid(), rec.fd);
-      CR_TRY(make_fifo(name, mode), "fd %d: recreating deleted FIFO %s", rec.fd, path.c_str());
-    }
-    auto f = open_holder(name);
-    ::unlink(name.c_str());
-    if (!f) return f.error().context(format("fd %d", rec.fd));
-    return f;
+  std::string dir = path.substr(0, path.rfind('/'));
+  std::string name = format("%s/.crest-fifo-%d-%d", dir.empty() ? "" : dir.c_str(), getpid(), rec.fd);
+  if (!make_fifo(name, mode)) {
+    name = format("/tmp/.crest-fifo-%d-%d", getpid(), rec.fd);
+    CR_TRY(make_fifo(name, mode), "fd %d: recreating deleted FIFO %s", rec.fd, path.c_str());
   }
-  struct stat st {};
-  if (lstat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return Error::os(format("fd %d: stat of FIFO %s", rec.fd, path.c_str()));
-    fprintf(stderr, "cr_restart: warning: fd %d: FIFO %s is gone; making it again\n", rec.fd, path.c_str());
-    CR_TRY(make_fifo(path, mode), "fd %d", rec.fd);
-  } else if (!S_ISFIFO(st.st_mode)) {
-    return Error(ErrorKind::Os, EEXIST, format("fd %d was the FIFO %s, which is now another kind of file", rec.fd, path.c_str()));
-  }
-  auto f = open_holder(path);
+  auto f = open_holder(name);
+  ::unlink(name.c_str());
   if (!f) return f.error().context(format("fd %d", rec.fd));
   return f;
 }
 
+// One FIFO inode as the image saw it: the names its ends were opened by (hard links of
+// it, relocated, in image order) and a record of an end, for messages and its mode.
+struct FifoNames {
+  const FdRecord* first = nullptr;
+  FifoRecord fifo;
+  std::vector<std::string> names;  // empty: every end's name was unlinked at the checkpoint
+};
+
+Result<Fd> open_named_fifo(const FifoNames& n) {
+  const FdRecord& rec = *n.first;
+  // The FIFO is the first name that is a FIFO now; if none is, it is made at the first.
+  std::vector<struct stat> now(n.names.size());
+  std::vector<bool> exists(n.names.size());
+  size_t holder = n.names.size();
+  for (size_t i = 0; i < n.names.size(); i++) {
+    exists[i] = lstat(n.names[i].c_str(), &now[i]) == 0;
+    if (!exists[i] && errno != ENOENT) return Error::os(format("fd %d: stat of FIFO %s", rec.fd, n.names[i].c_str()));
+    if (exists[i] && !S_ISFIFO(now[i].st_mode))
+      return Error(ErrorKind::Os, EEXIST, format("fd %d was the FIFO %s, which is now another kind of file", rec.fd, n.names[i].c_str()));
+    if (exists[i] && holder == n.names.size()) holder = i;
+  }
+  if (holder == n.names.size()) {
+    holder = 0;
+    fprintf(stderr, "cr_restart: warning: fd %d: FIFO %s is gone; making it again\n", rec.fd, n.names[0].c_str());
+    CR_TRY(make_fifo(n.names[0], static_cast<mode_t>(n.fifo.mode & 07777)), "fd %d", rec.fd);
+  }
+  const std::string& at = n.names[holder];
+  auto f = open_holder(at);
+  if (!f) return f.error().context(format("fd %d", rec.fd));
+  struct stat held {};
+  if (fstat(f->get(), &held) != 0) return Error::os(format("fstat of FIFO %s", at.c_str()));
+  // Its other names: links of it again, made where gone; one that is now another FIFO is
+  // left as it is, and the ends opened by it stay on this FIFO, the one they shared.
+  for (size_t i = 0; i < n.names.size(); i++) {
+    if (i == holder) continue;
+    if (!exists[i]) {
+      fprintf(stderr, "cr_restart: warning: FIFO %s is gone; making it again as a link of %s\n", n.names[i].c_str(), at.c_str());
+      if (::link(at.c_str(), n.names[i].c_str()) != 0)
+        return Error::os(format("linking FIFO %s to %s", n.names[i].c_str(), at.c_str()));
+    } else if (now[i].st_dev != held.st_dev || now[i].st_ino != held.st_ino) {
+      fprintf(stderr,
+              "cr_restart: warning: FIFO %s is no longer a link of %s; the ends opened by it are restored on the FIFO at %s\n",
+              n.names[i].c_str(), at.c_str(), at.c_str());
+    }
+  }
+  return f;
+}
+
 Result<void> make_fifos(const std::vector<const ProcessImage*>& images, const RestoreOptions& options, SharedFiles& shared) {
+  std::map<uint64_t, FifoNames> by_id;
+  std::vector<uint64_t> order;
   for (const ProcessImage* image : images)
     for (const FdRecord& rec : image->fds.fds) {
       if (rec.kind != FdKind::Fifo) continue;
       FifoRecord fifo = CR_TRY(payload_of<FifoRecord>(rec));
-      if (shared.pipes.count(fifo.fifo_id)) continue;
-      Fd holder = CR_TRY(open_fifo(rec, fifo, relocate_path(rec.path, options.relocations)));
-      LocalPipe& lp = shared.pipes[fifo.fifo_id];
-      lp.write = Fd(fcntl(holder.get(), F_DUPFD_CLOEXEC, 0));
-      if (!lp.write.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
-      lp.read = std::move(holder);
-      CR_TRY(refill_pipe(lp, fifo.fifo_id, images, rec.fd));
+      FifoNames& n = by_id[fifo.fifo_id];
+      if (!n.first) {
+        n.first = &rec;
+        n.fifo = fifo;
+        order.push_back(fifo.fifo_id);
+      }
+      std::string name = relocate_path(rec.path, options.relocations);
+      if (!fifo.deleted && std::find(n.names.begin(), n.names.end(), name) == n.names.end()) n.names.push_back(name);
     }
+  for (uint64_t id : order) {
+    const FifoNames& n = by_id[id];
+    Fd holder;
+    if (n.names.empty())
+      holder = CR_TRY(make_unlinked_fifo(*n.first, n.fifo, relocate_path(n.first->path, options.relocations)));
+    else
+      holder = CR_TRY(open_named_fifo(n));
+    LocalPipe& lp = shared.pipes[id];
+    lp.write = Fd(fcntl(holder.get(), F_DUPFD_CLOEXEC, 0));
+    if (!lp.write.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+    lp.read = std::move(holder);
+    CR_TRY(refill_pipe(lp, id, images, n.first->fd));
+  }
   return {};
 }
 

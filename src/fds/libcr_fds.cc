@@ -25,8 +25,9 @@ void mark_libcr_fd(FdRecord& rec, bool channel) {
 namespace {
 
 // libcr's channel: a new SOCK_SEQPACKET pair; the process gets one end at its channel's
-// number, and the restart's Result (our pid, the image's path) waits in it, so that the
-// handler blocked in recv() on the channel returns into a restarted cr_checkpoint().
+// number, and the restart's Result (our pid, the image's path, the after-restart signal
+// for libcr to raise before its handler returns) waits in it, so that the handler
+// blocked in recv() on the channel returns into a restarted cr_checkpoint().
 Result<Fd> open_channel(FdOpenContext& c, const FdRecord& rec) {
   namespace proto = libcr_proto;
   int sv[2];
@@ -37,6 +38,7 @@ Result<Fd> open_channel(FdOpenContext& c, const FdRecord& rec) {
   msg->magic = proto::kMagic;
   msg->type = proto::kResult;
   msg->value = getpid();
+  msg->signal = c.options.after_signal;
   strncpy(msg->src, restart_source(c.options).c_str(), sizeof msg->src - 1);
   if (::send(ours_end.get(), msg.get(), sizeof *msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof *msg))
     return Error::os(format("fd %d: writing the restart's result for libcr", rec.fd));

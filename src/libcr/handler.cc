@@ -50,14 +50,16 @@ namespace crest::libcr {
 // ---- primitives ----
 
 // The request's positive signal (cr_checkpoint --term, --kill, --signal) on the continue
-// path, when libcr raises it itself: process-directed, while the raising thread is still
-// in libcr's handler (or libcr's callback thread) and every cr_init() thread is held in
-// its own, all with every signal blocked. It is delivered as they return, before the
-// interrupted program runs one more instruction (BLCR-API.md 1.5: after the callbacks).
-// SIGSTOP cannot be blocked and would stop the process before Done: the dumper sends it.
+// path, or the restart's (cr_restart --term, --kill, --signal, in the Result) on the
+// restart path, when libcr raises it itself: process-directed, while the raising thread
+// is still in libcr's handler (or libcr's callback thread) and every cr_init() thread is
+// held in its own, all with every signal blocked. It is delivered as they return, before
+// the interrupted program runs one more instruction (BLCR-API.md 2.2, steps 6 and 7:
+// after the callbacks). SIGSTOP cannot be blocked and would stop the process before
+// Done: the dumper (restorer) sends it.
 int after_signal_for(int value) {
-  int sig = g.request.signal;
-  return value == 0 && sig > 0 && sig < 65 && sig != SIGSTOP ? sig : 0;
+  int sig = value == 0 ? g.request.signal : value > 0 ? g.result.signal : 0;
+  return sig > 0 && sig < 65 && sig != SIGSTOP ? sig : 0;
 }
 
 void raise_after_signal(int sig) {

@@ -120,16 +120,19 @@ struct Result {
   // the restarter's pid; < 0: -errno of a failure (-CR_ETEMPFAIL or -code, -CR_EPERMFAIL,
   // -CR_EOMITTED, -ENOSPC, ...).
   int32_t value;
-  int32_t pad;
+  // For a restart: cr_restart's positive signal (--term, --kill, --signal; not --stop),
+  // which libcr raises itself as it does the request's on the continue path (Done.raised);
+  // 0 if none.
+  int32_t signal;
   char src[kPathMax];   // for a restart: cr_restart_info.src
 };
 
 struct Done {
   uint32_t magic, type;
-  // The positive signal of the request (Request.signal > 0, continue path) that libcr
-  // raised itself while still inside its handler with every signal blocked, so it is
-  // delivered before the interrupted program runs again (BLCR's order); 0 if none. The
-  // dumper does not send that signal again.
+  // The positive signal of the request (Request.signal > 0, continue path) or of the
+  // restart (Result.signal) that libcr raised itself while still inside its handler with
+  // every signal blocked, so it is delivered before the interrupted program runs again
+  // (BLCR's order); 0 if none. The dumper (restorer) does not send that signal again.
   int32_t raised;
   int32_t pad;
 };

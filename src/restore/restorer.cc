@@ -405,8 +405,9 @@ Result<void> release_area_and_set_cpu(Restoring& p) {
 constexpr int kLibcrDoneTimeoutMs = 5000;
 
 // Waits for Done on each channel (a process that exits or closes its channel counts as
-// done); warns about those that do not answer in time.
-void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now, int timeout_ms) {
+// done); warns about those that do not answer in time. Returns, by saved pid, the
+// after-restart signal each process's libcr raised itself (Done.raised).
+std::map<pid_t, int> wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now, int timeout_ms) {
   namespace proto = libcr_proto;
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -415,6 +416,7 @@ void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now,
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (t.tv_sec - start.tv_sec) * 1000 + (t.tv_nsec - start.tv_nsec) / 1000000;
   };
+  std::map<pid_t, int> raised;
   while (!channels.empty()) {
     long left = timeout_ms - elapsed_ms();
     if (left <= 0) {
@@ -422,7 +424,7 @@ void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now,
         fprintf(stderr, "cr_restart: warning: process %d did not finish its restart callbacks within %d s (no Done); going on\n",
                 now.count(saved) ? now.at(saved) : saved, timeout_ms / 1000);
       channels.clear();
-      return;
+      return raised;
     }
     std::vector<pollfd> fds;
     std::vector<pid_t> who;
@@ -431,7 +433,7 @@ void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now,
       who.push_back(saved);
     }
     int n = poll(fds.data(), fds.size(), static_cast<int>(std::min<long>(left, 100)));
-    if (n < 0 && errno != EINTR) return;
+    if (n < 0 && errno != EINTR) return raised;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
       uint8_t buf[8192];
@@ -439,9 +441,12 @@ void wait_libcr_done(LibcrChannels& channels, const std::map<pid_t, pid_t>& now,
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       proto::Done d{};
       if (got >= static_cast<ssize_t>(sizeof d)) memcpy(&d, buf, sizeof d);
-      if (got <= 0 || (d.magic == proto::kMagic && d.type == proto::kDone)) channels.erase(who[i]);
+      bool done = got > 0 && d.magic == proto::kMagic && d.type == proto::kDone;
+      if (done) raised[who[i]] = d.raised;
+      if (got <= 0 || done) channels.erase(who[i]);
     }
   }
+  return raised;
 }
 
 }  // namespace
@@ -535,12 +540,18 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
     for (auto& p : procs) now[p.image.process.pid] = p.stub->tid();
     std::set<pid_t> cooperating;
     for (auto& [saved, fd] : channels) cooperating.insert(saved);
-    // (A process stopped early cannot answer.)
-    if (options.early_signal != SIGSTOP) wait_libcr_done(channels, now, kLibcrDoneTimeoutMs);
+    // (A process stopped early cannot answer.) libcr raised the after-signal itself before
+    // its handler returned (BLCR's order), all but SIGSTOP; a libcr too old to know the
+    // Result's signal did not, and gets it now.
+    std::map<pid_t, int> raised;
+    if (options.early_signal != SIGSTOP) raised = wait_libcr_done(channels, now, kLibcrDoneTimeoutMs);
     for (auto& p : procs) {
       if (!cooperating.count(p.image.process.pid)) continue;
-      if (options.after_signal) ::kill(p.stub->tid(), options.after_signal);
-      else if (p.image.process.was_stopped) ::kill(p.stub->tid(), stop_signal_for(p.image.process, p.stub->tid()));
+      if (options.after_signal) {
+        if (raised[p.image.process.pid] != options.after_signal) ::kill(p.stub->tid(), options.after_signal);
+      } else if (p.image.process.was_stopped) {
+        ::kill(p.stub->tid(), stop_signal_for(p.image.process, p.stub->tid()));
+      }
     }
   }
   return procs[0].stub->tid();

@@ -129,6 +129,17 @@ def checkpoint_kill(tools, run, img):
     reap_orphans()
 
 
+def reference_and_image(root, tools, prog):
+    """The plain run's output, and the run checkpointed with --kill at its point into
+    root/img: (output, run, img)."""
+    want = plain_output(root, prog)
+    run = Run(root, "restart", prog)
+    run.wait_point()
+    img = os.path.join(root, "img")
+    checkpoint_kill(tools, run, img)
+    return want, run, img
+
+
 def check_same_output(want, got):
     if got != want:
         fail("output differs from the plain run:\n--- plain\n%s--- restart\n%s" % (want.decode(), got.decode()))
@@ -164,11 +175,7 @@ def main():
     ok = False
     cr = None
     try:
-        want = plain_output(root, prog)
-        run = Run(root, "restart", prog)
-        run.wait_point()
-        img = os.path.join(root, "img")
-        checkpoint_kill(tools, run, img)
+        want, run, img = reference_and_image(root, tools, prog)
         cr = subprocess.Popen([os.path.join(tools, "cr_restart"), "--no-restore-pid", img], cwd=run.dir,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + 20

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""cr_checkpoint's after-action signal reaches a libcr process before it runs its own code
-again (issue 13, behaviour 3; BLCR raised it inside libcr's handler with every signal
-blocked).
+"""cr_checkpoint's and cr_restart's after-action signal reaches a libcr process before it
+runs its own code again (issue 13, behaviour 3; BLCR raised it inside libcr's handler with
+every signal blocked, on the continue and on the restart path).
 
     after_signal.py --tools DIR --prog PATH --action term|kill|usr1 [--cr-run]
 
@@ -10,8 +10,12 @@ ends. Checkpointed with --term / --kill / --signal 10, the original must:
   term, kill: die of that signal having written nothing after its callback's
               "cb continue" (before the fix it wrote "after" first);
   usr1:       write "usr1" (its handler) before "after", then exit 7.
-Three rounds (fresh processes) of that, then cr_restart runs the last image: the restarted copy writes "cb restart" and "after" once
-and cr_restart exits 7. --cr-run: the program has no libcr, cr_run preloads libcr_run
+Three rounds (fresh processes) of that, then cr_restart runs the last image three times
+with the same option (--term / --kill / --signal 10), and the restarted copy must do as
+the original did, with "cb restart" for "cb continue" (before the fix cr_restart sent the
+signal only after libcr's Done, and the copy wrote "after" first); cr_restart exits as
+the copy does (dies of its signal, or exits 7). Last, cr_restart without an option: the
+restarted copy writes "cb restart" and "after" once and cr_restart exits 7. --cr-run: the program has no libcr, cr_run preloads libcr_run
 (no callback lines). The runner is a child subreaper and ends what it started by pid."""
 import argparse
 import os
@@ -63,7 +67,15 @@ def main():
             if got != want or st != status:
                 fail(f"original: events {got} status {st}, expected {want} status {status} "
                      "(it ran its own code before the after-action signal)")
-        code, again = restart_events(a.tools, ctx, events, got)
+        seen = got
+        for _ in range(ROUNDS):
+            code, again = restart_events(a.tools, ctx, events, seen, options)
+            seen = seen + again
+            want = ([] if a.cr_run else ["cb restart"]) + (["usr1", "after"] if a.action == "usr1" else [])
+            if again != want or code != status:
+                fail(f"restarted with {options}: events {again} exit {code}, expected {want} exit {status} "
+                     "(it ran its own code before cr_restart's after-action signal)")
+        code, again = restart_events(a.tools, ctx, events, seen)
         want2 = ([] if a.cr_run else ["cb restart"]) + ["after"]
         if again != want2 or code != 7:
             fail(f"restarted: events {again} exit {code}, expected {want2} exit 7")

@@ -51,11 +51,11 @@ def start_until_ready(argv, events):
     return p
 
 
-def restart_events(tools, ctx, events, seen):
-    """cr_restart ctx; returns (its exit status, the event lines written after `seen`)."""
+def restart_events(tools, ctx, events, seen, options=()):
+    """cr_restart [options] ctx; returns (its exit status, the event lines written after `seen`)."""
     import subprocess
     try:
-        r = subprocess.run([os.path.join(tools, "cr_restart"), ctx], stdin=subprocess.DEVNULL,
+        r = subprocess.run([os.path.join(tools, "cr_restart")] + list(options) + [ctx], stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         fail(f"the restarted copy did not finish in 60 s; events {lines(events)[len(seen):]}")
