@@ -11,6 +11,7 @@
 
 #include "fds/deleted_file.h"
 #include "fds/fd_table.h"
+#include "fds/file_locks.h"
 #include "fds/pipe.h"
 #include "fds/unix_socket.h"
 #include "restore/restore_context.h"
@@ -94,6 +95,8 @@ Result<void> restore_fds_in_process(StubSession& s, const ProcessImage& image) {
     const FdKindOps* kind = fd_kind_ops(f.kind);
     if (f.same_as < 0 && kind && kind->in_process) CR_TRY(kind->in_process(s, image, f));
   }
+  for (const FdRecord& f : image.fds.fds)
+    if (fd_kind_ops(f.kind) && fd_kind_ops(f.kind)->open) CR_TRY(retake_file_locks(s, f));
   return {};
 }
 
