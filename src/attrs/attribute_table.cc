@@ -12,6 +12,7 @@
 #include "attrs/pdeathsig.h"
 #include "attrs/posix_timers.h"
 #include "attrs/scheduling.h"
+#include "attrs/seccomp.h"
 #include "attrs/thp_disable.h"
 #include "attrs/timer_slack.h"
 #include "attrs/unsupported_state.h"
@@ -55,12 +56,13 @@ AttributeOps ops() {
 // Restore order: scheduling before the timer slack (a real-time policy zeroes the slack);
 // oom_score_adj before dumpable (a non-dumpable process's /proc files are root's);
 // POSIX timers late, so that they are armed shortly before the process runs;
-// no_new_privs last.
+// no_new_privs, then seccomp last (installing a filter without CAP_SYS_ADMIN needs
+// no_new_privs; the filter may forbid what units after it would inject).
 const std::vector<AttributeOps>& table() {
   static const std::vector<AttributeOps> units = {
       ops<Scheduling>(), ops<TimerSlack>(),     ops<OomScoreAdj>(), ops<LoginUid>(),
       ops<Membarrier>(), ops<ThpDisable>(),     ops<ChildSubreaper>(), ops<ParentDeathSignal>(),
-      ops<PosixTimers>(), ops<Dumpable>(),      ops<NoNewPrivs>(),
+      ops<PosixTimers>(), ops<Dumpable>(),      ops<NoNewPrivs>(),    ops<Seccomp>(),
   };
   return units;
 }

@@ -21,21 +21,6 @@ struct Subject {
   const std::vector<MapsEntry>& maps;
 };
 
-std::string thread_name(const Subject& s, pid_t tid) { return tid == s.pid ? std::string() : format("thread %d: ", tid); }
-
-// "Seccomp:" of each thread's status: 1 strict, 2 filter.
-Result<std::vector<std::string>> seccomp(const Subject& s) {
-  std::vector<std::string> out;
-  for (pid_t tid : s.threads) {
-    auto text = CR_TRY(read_text_file(format("/proc/%d/task/%d/status", s.pid, tid)));
-    auto at = text.find("\nSeccomp:");
-    if (at == std::string::npos) continue;
-    int mode = std::atoi(text.c_str() + at + 9);
-    if (mode != 0) out.push_back(format("%sseccomp mode %d (%s)", thread_name(s, tid).c_str(), mode, mode == 1 ? "strict" : "filter"));
-  }
-  return out;
-}
-
 // io_setup rings are mapped as "/[aio] (deleted)".
 Result<std::vector<std::string>> aio_contexts(const Subject& s) {
   std::vector<std::string> out;
@@ -61,7 +46,7 @@ struct Check {
 };
 
 constexpr Check kChecks[] = {
-    {"seccomp", seccomp},             {"AIO contexts", aio_contexts},
+    {"AIO contexts", aio_contexts},
     {"time namespace", pending_time_namespace},
 };
 
