@@ -14,6 +14,7 @@
 #include "checkpoint/dump_context.h"
 #include "fds/fd_table.h"
 #include "fds/file_locks.h"
+#include "fds/file_owner.h"
 #include "fds/skipped.h"
 #include "sys/io.h"
 
@@ -94,9 +95,11 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
         return dumped.error().context(format("process %d", pid));
       skip_fd(rec, dumped.error());
     }
-    if (rec.kind != FdKind::Skipped)
+    if (rec.kind != FdKind::Skipped) {
       rec.locks = CR_TRY(parse_file_locks(facts.info.lock_lines, format("process %d, fd %d (%s)", pid, fd, target->c_str()),
                                           skip_unsupported));
+      rec.owner = CR_TRY(read_file_owner(pid, fd), "process %d", pid);
+    }
     // Descriptors made by dup() share one open file description (offset, flags): find
     // the lowest one this fd shares it with, so restore can dup() it again.
     for (const FdRecord& earlier : table.fds) {
@@ -138,6 +141,7 @@ void link_shared_files(FdTables& tables) {
 
 Result<void> resolve_fds(FdTables& tables, bool skip_unsupported) {
   link_shared_files(tables);
+  CR_TRY(check_file_owners(tables, skip_unsupported));
   for (const FdKindOps* kind : fd_kinds())
     if (kind->resolve) CR_TRY(kind->resolve(tables, skip_unsupported));
   return {};

@@ -50,6 +50,17 @@ struct FileLockRecord {
   }
 };
 
+// Signal-driven I/O of the open file description (fds/file_owner): its owner and signal
+// (O_ASYNC itself is in FdRecord::flags).
+struct FileOwnerRecord {
+  int32_t owner_type = 0;  // F_OWNER_PID, or F_OWNER_TID of a process's main thread
+  int32_t owner_pid = 0;   // saved pid of the owner, a process of the image sharing this file; 0 = none
+  int32_t signal = 0;      // F_SETSIG; 0 = SIGIO
+  template <class V> void fields(V& v) {
+    v.field("owner_type", owner_type); v.field("owner_pid", owner_pid); v.field("signal", signal);
+  }
+};
+
 struct FdRecord {
   int32_t fd = 0;
   FdKind kind = FdKind::Regular;
@@ -68,12 +79,14 @@ struct FdRecord {
   // Locks held through this fd (a POSIX lock by this process; OFD, flock and lease locks
   // of its open file description, so also listed on every fd sharing it).
   std::vector<FileLockRecord> locks;
+  FileOwnerRecord owner;
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("path", path);
     v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
     v.field("payload", payload);
     v.field("locks", locks);
+    v.field("owner", owner);
   }
 };
 
