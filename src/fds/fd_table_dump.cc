@@ -98,7 +98,7 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
     if (rec.kind != FdKind::Skipped) {
       rec.locks = CR_TRY(parse_file_locks(facts.info.lock_lines, format("process %d, fd %d (%s)", pid, fd, target->c_str()),
                                           skip_unsupported));
-      rec.owner = CR_TRY(read_file_owner(pid, fd), "process %d", pid);
+      if (!(rec.flags & O_PATH)) rec.owner = CR_TRY(read_file_owner(pid, fd), "process %d", pid);  // O_PATH: no fcntl owner
     }
     // Descriptors made by dup() share one open file description (offset, flags): find
     // the lowest one this fd shares it with, so restore can dup() it again.
