@@ -6,7 +6,6 @@
 #include "attrs/child_subreaper.h"
 #include "attrs/controlling_tty.h"
 #include "attrs/dumpable.h"
-#include "attrs/keepcaps.h"
 #include "attrs/loginuid.h"
 #include "attrs/membarrier.h"
 #include "attrs/no_new_privs.h"
@@ -14,6 +13,7 @@
 #include "attrs/pdeathsig.h"
 #include "attrs/posix_timers.h"
 #include "attrs/scheduling.h"
+#include "attrs/seccomp.h"
 #include "attrs/thp_disable.h"
 #include "attrs/timer_slack.h"
 #include "attrs/unsupported_state.h"
@@ -58,15 +58,33 @@ AttributeOps ops() {
 // oom_score_adj before dumpable (a non-dumpable process's /proc files are root's);
 // POSIX timers late, so that they are armed shortly before the process runs;
 // the controlling terminal once every process of the session has its group;
-// no_new_privs last.
+// no_new_privs, then seccomp last (installing a filter without CAP_SYS_ADMIN needs
+// no_new_privs; the filter may forbid what units after it would inject).
 const std::vector<AttributeOps>& table() {
   static const std::vector<AttributeOps> units = {
       ops<Scheduling>(), ops<TimerSlack>(),     ops<OomScoreAdj>(), ops<LoginUid>(),
       ops<Membarrier>(), ops<ThpDisable>(),     ops<ChildSubreaper>(), ops<ParentDeathSignal>(),
-      ops<KeepCaps>(),   ops<PosixTimers>(),    ops<Dumpable>(),       ops<ControllingTty>(),
-      ops<NoNewPrivs>(),
+      ops<PosixTimers>(),    ops<Dumpable>(),       ops<ControllingTty>(),  ops<NoNewPrivs>(),
+      ops<Seccomp>(),
   };
   return units;
+}
+
+// Ids of units that are gone; never reused. An image that holds one still restores: what
+// the unit kept is restored by another part now.
+struct RetiredUnit {
+  uint32_t id;
+  const char* name;
+  const char* now;
+};
+constexpr RetiredUnit kRetired[] = {
+    {9, "keepcaps", "SECBIT_KEEP_CAPS is restored with the credentials (credentials_restore.cc)"},
+};
+
+const RetiredUnit* retired(uint32_t id) {
+  for (const RetiredUnit& r : kRetired)
+    if (r.id == id) return &r;
+  return nullptr;
 }
 
 }  // namespace
@@ -89,7 +107,7 @@ Result<void> restore_attributes(const RestoreTarget& target, const AttributesRec
   for (const AttributeRecord& a : saved.attributes) {
     bool known = false;
     for (const AttributeOps& unit : table()) known = known || unit.id == a.unit;
-    if (!known) return Error::incompatible(format("the image holds process attribute unit %u, which this crest does not know", a.unit));
+    if (!known && !retired(a.unit)) return Error::incompatible(format("the image holds process attribute unit %u, which this crest does not know", a.unit));
   }
   for (const AttributeOps& unit : table())
     for (const AttributeRecord& a : saved.attributes)
@@ -102,6 +120,10 @@ Result<void> print_attributes(const AttributesRecord& saved, std::string& out, i
     const AttributeOps* unit = nullptr;
     for (const AttributeOps& u : table())
       if (u.id == a.unit) unit = &u;
+    if (!unit && retired(a.unit)) {
+      out += format("%*s%s: (retired unit %u, not read: %s)\n", indent * 2, "", retired(a.unit)->name, a.unit, retired(a.unit)->now);
+      continue;
+    }
     if (!unit) return Error::corrupt(format("process attribute unit %u is not one this crest knows", a.unit));
     out += format("%*s%s:\n", indent * 2, "", unit->name);
     CR_TRY(unit->print(a.record, out, indent + 1), "attribute %s", unit->name);

@@ -2,12 +2,10 @@
 // the end is what check_unsupported_state walks.
 #include "attrs/unsupported_state.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 
 #include "base/format.h"
 #include "checkpoint/cooperate.h"
@@ -22,49 +20,6 @@ struct Subject {
   const std::vector<pid_t>& threads;
   const std::vector<MapsEntry>& maps;
 };
-
-std::string thread_name(const Subject& s, pid_t tid) { return tid == s.pid ? std::string() : format("thread %d: ", tid); }
-
-// "lock:" lines of /proc/PID/fdinfo/FD: the locks held through that open file.
-Result<std::vector<std::string>> file_locks(const Subject& s) {
-  std::vector<std::string> out;
-  const std::string dir = format("/proc/%d/fdinfo", s.pid);
-  DIR* d = opendir(dir.c_str());
-  if (!d) return Error::os("opendir " + dir);
-  std::vector<int> fds;
-  while (dirent* e = readdir(d))
-    if (e->d_name[0] != '.') fds.push_back(std::atoi(e->d_name));
-  closedir(d);
-  for (int fd : fds) {
-    auto text = read_text_file(format("%s/%d", dir.c_str(), fd));
-    if (!text) continue;  // closed meanwhile (a frozen process does not close, but its fds may be shared)
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("lock:", 0) != 0) continue;
-      // lock:	1: POSIX  ADVISORY  WRITE 1234 00:1f:5678 0 EOF
-      std::istringstream words(line.substr(5));
-      std::string id, kind, mode, access;
-      words >> id >> kind >> mode >> access;
-      const char* name = kind == "OFDLCK" ? "OFD" : kind == "FLOCK" ? "flock" : kind.c_str();
-      out.push_back(format("fd %d holds a lock: %s %s (%s)", fd, name, access.c_str(), mode.c_str()));
-    }
-  }
-  return out;
-}
-
-// "Seccomp:" of each thread's status: 1 strict, 2 filter.
-Result<std::vector<std::string>> seccomp(const Subject& s) {
-  std::vector<std::string> out;
-  for (pid_t tid : s.threads) {
-    auto text = CR_TRY(read_text_file(format("/proc/%d/task/%d/status", s.pid, tid)));
-    auto at = text.find("\nSeccomp:");
-    if (at == std::string::npos) continue;
-    int mode = std::atoi(text.c_str() + at + 9);
-    if (mode != 0) out.push_back(format("%sseccomp mode %d (%s)", thread_name(s, tid).c_str(), mode, mode == 1 ? "strict" : "filter"));
-  }
-  return out;
-}
 
 // io_setup rings are mapped as "/[aio] (deleted)".
 Result<std::vector<std::string>> aio_contexts(const Subject& s) {
@@ -91,8 +46,7 @@ struct Check {
 };
 
 constexpr Check kChecks[] = {
-    {"file locks", file_locks},
-    {"seccomp", seccomp},             {"AIO contexts", aio_contexts},
+    {"AIO contexts", aio_contexts},
     {"time namespace", pending_time_namespace},
 };
 

@@ -1,5 +1,5 @@
 // Process state crest does not restore yet, found at checkpoint so that it is refused by
-// name instead of quietly lost: file locks, seccomp, AIO contexts, a
+// name instead of quietly lost: AIO contexts, a
 // pending time namespace, capabilities other than a restart gives. Each is an
 // Unsupported error (exit 95) naming the process (thread, fd) and what, or with
 // --skip-unsupported a warning, and the checkpoint goes on without it.

@@ -30,10 +30,11 @@ struct StubSession;
 struct SharedFiles;
 
 // /proc/PID/fdinfo/FD as "key" -> "rest of the line"; epoll's "tfd:" lines are kept in
-// order in `tfd_lines`.
+// order in `tfd_lines`, and the "lock:" lines (what follows "lock:") in `lock_lines`.
 struct FdInfo {
   std::map<std::string, std::string> fields;
   std::vector<std::string> tfd_lines;
+  std::vector<std::string> lock_lines;
   std::string get(const char* key) const;
 };
 Result<FdInfo> read_fdinfo(pid_t pid, int fd);

@@ -13,6 +13,8 @@
 
 #include "checkpoint/dump_context.h"
 #include "fds/fd_table.h"
+#include "fds/file_locks.h"
+#include "fds/file_owner.h"
 #include "fds/skipped.h"
 #include "sys/io.h"
 
@@ -35,6 +37,7 @@ Result<FdInfo> read_fdinfo(pid_t pid, int fd) {
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     if (key == "tfd") info.tfd_lines.push_back(line);
+    else if (key == "lock") info.lock_lines.push_back(value);
     else info.fields[key] = value;
   }
   return info;
@@ -92,6 +95,11 @@ Result<FdTableRecord> collect_fds(pid_t pid, bool skip_unsupported) {
         return dumped.error().context(format("process %d", pid));
       skip_fd(rec, dumped.error());
     }
+    if (rec.kind != FdKind::Skipped) {
+      rec.locks = CR_TRY(parse_file_locks(facts.info.lock_lines, format("process %d, fd %d (%s)", pid, fd, target->c_str()),
+                                          skip_unsupported));
+      if (!(rec.flags & O_PATH)) rec.owner = CR_TRY(read_file_owner(pid, fd), "process %d", pid);  // O_PATH: no fcntl owner
+    }
     // Descriptors made by dup() share one open file description (offset, flags): find
     // the lowest one this fd shares it with, so restore can dup() it again.
     for (const FdRecord& earlier : table.fds) {
@@ -133,6 +141,7 @@ void link_shared_files(FdTables& tables) {
 
 Result<void> resolve_fds(FdTables& tables, bool skip_unsupported) {
   link_shared_files(tables);
+  CR_TRY(check_file_owners(tables, skip_unsupported));
   for (const FdKindOps* kind : fd_kinds())
     if (kind->resolve) CR_TRY(kind->resolve(tables, skip_unsupported));
   return {};

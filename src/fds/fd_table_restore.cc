@@ -11,6 +11,8 @@
 
 #include "fds/deleted_file.h"
 #include "fds/fd_table.h"
+#include "fds/file_locks.h"
+#include "fds/file_owner.h"
 #include "fds/pipe.h"
 #include "fds/unix_socket.h"
 #include "restore/restore_context.h"
@@ -93,6 +95,11 @@ Result<void> restore_fds_in_process(StubSession& s, const ProcessImage& image) {
   for (const FdRecord& f : image.fds.fds) {
     const FdKindOps* kind = fd_kind_ops(f.kind);
     if (f.same_as < 0 && kind && kind->in_process) CR_TRY(kind->in_process(s, image, f));
+  }
+  for (const FdRecord& f : image.fds.fds) {
+    if (!fd_kind_ops(f.kind) || !fd_kind_ops(f.kind)->open) continue;
+    CR_TRY(retake_file_locks(s, f));
+    CR_TRY(restore_file_owner(s, f, image.process.pid, s.tracee.tid()));
   }
   return {};
 }

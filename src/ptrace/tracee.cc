@@ -18,7 +18,11 @@ static Error ptrace_error(const char* op, pid_t tid) {
 }
 
 Result<Tracee> Tracee::seize(pid_t pid) {
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) {
+  // With CAP_SYS_ADMIN the thread's seccomp filters (or strict mode) do not apply to the
+  // syscalls we inject while we trace it (cleared when we detach). Without it (EPERM)
+  // they do, and a filter that forbids one of them fails the checkpoint at that call.
+  bool suspended = geteuid() == 0 && ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP) == 0;
+  if (!suspended && ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) {
     int e = errno;
     if (e == ESRCH) return Error(ErrorKind::Os, ESRCH, format("no such process %d", pid));
     if (e == EPERM) return Error::os(format("not permitted to trace process %d (ptrace PTRACE_SEIZE)", pid), EPERM);

@@ -13,6 +13,11 @@
 
 namespace crest {
 
+// The ptrace options cr_restart holds every restored thread with (threads and children
+// inherit them); the seccomp unit adds PTRACE_O_SUSPEND_SECCOMP to them.
+inline constexpr long kRestoreTraceOptions = 0x1 /* TRACESYSGOOD */ | 0x8 /* TRACECLONE */ | 0x10 /* TRACEEXEC */ |
+                                             0x2 /* TRACEFORK */ | 0x100000 /* EXITKILL */;
+
 class Tracee {
  public:
   enum class OnDrop { Detach, Kill };

@@ -38,6 +38,35 @@ enum class FdKind : uint8_t {
   PacketSocket = 27,   // fds/packet_socket
 };
 
+// A file lock held through a descriptor (fds/file_locks): "lock:" lines of fdinfo.
+enum class FileLockKind : uint8_t {
+  Posix = 1,  // fcntl(F_SETLK): owned by the process
+  Ofd = 2,    // fcntl(F_OFD_SETLK): owned by the open file description
+  Flock = 3,  // flock(2): owned by the open file description
+  Lease = 4,  // fcntl(F_SETLEASE): owned by the open file description
+};
+
+struct FileLockRecord {
+  FileLockKind kind = FileLockKind::Posix;
+  uint8_t write = 0;    // 1: F_WRLCK / LOCK_EX, 0: F_RDLCK / LOCK_SH
+  uint64_t start = 0;   // byte range (POSIX and OFD): first byte,
+  uint64_t length = 0;  // and length, 0 = to the end of the file
+  template <class V> void fields(V& v) {
+    v.field("kind", kind); v.field("write", write); v.field("start", start); v.field("length", length);
+  }
+};
+
+// Signal-driven I/O of the open file description (fds/file_owner): its owner and signal
+// (O_ASYNC itself is in FdRecord::flags).
+struct FileOwnerRecord {
+  int32_t owner_type = 0;  // F_OWNER_PID, or F_OWNER_TID of a process's main thread
+  int32_t owner_pid = 0;   // saved pid of the owner, a process of the image sharing this file; 0 = none
+  int32_t signal = 0;      // F_SETSIG; 0 = SIGIO
+  template <class V> void fields(V& v) {
+    v.field("owner_type", owner_type); v.field("owner_pid", owner_pid); v.field("signal", signal);
+  }
+};
+
 struct FdRecord {
   int32_t fd = 0;
   FdKind kind = FdKind::Regular;
@@ -53,11 +82,17 @@ struct FdRecord {
   int32_t same_as = -1;
   int32_t same_as_pid = 0;
   std::vector<uint8_t> payload;  // the kind's record (src/fds/<kind>.h), encoded
+  // Locks held through this fd (a POSIX lock by this process; OFD, flock and lease locks
+  // of its open file description, so also listed on every fd sharing it).
+  std::vector<FileLockRecord> locks;
+  FileOwnerRecord owner;
   template <class V> void fields(V& v) {
     v.field("fd", fd); v.field("kind", kind); v.field("cloexec", cloexec); v.field("flags", flags);
     v.field("position", position); v.field("path", path);
     v.field("same_as", same_as); v.field("same_as_pid", same_as_pid);
     v.field("payload", payload);
+    v.field("locks", locks);
+    v.field("owner", owner);
   }
 };
 

@@ -131,7 +131,7 @@ Result<void> restore_kernel_state(StubSession& s, const ProcessImage& image, pid
     CR_TRY(s.tracee.write_memory(scratch, &ka, sizeof ka));
     CR_TRY(sys.call("rt_sigaction", SYS_rt_sigaction, {static_cast<uint64_t>(sig), scratch, 0, 8}), "signal %d", sig);
   }
-  CR_TRY(restore_fds_in_process(s, image));  // close-on-exec flags, epoll registrations
+  CR_TRY(restore_fds_in_process(s, image));  // close-on-exec flags, epoll registrations, file locks
 
   // Pending signals: queued by the process to itself, so any si_code is accepted.
   for (const SiginfoRecord& si : image.signals.shared_pending) {

@@ -211,7 +211,9 @@ Result<Tracee> spawn_stub(const ProcessImage& image, const RestoreOptions& optio
     return Error::os(options.restore_pid ? format("clone3 with pid %d", want) : std::string("fork"), clone_errno);
   }
 
-  const long trace_options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL;
+  const long trace_options = kRestoreTraceOptions;
+  static_assert(kRestoreTraceOptions ==
+                (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL));
   int status = 0;
   if (seized) {
     if (ptrace(PTRACE_SEIZE, pid, nullptr, trace_options) != 0) {

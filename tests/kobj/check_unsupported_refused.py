@@ -19,10 +19,7 @@ import time
 
 WHAT = {
     "timer": "on a CPU-time clock of a given process",
-    "posix_lock": "fd 7 holds a lock: POSIX WRITE",
-    "ofd_lock": "fd 7 holds a lock: OFD WRITE",
-    "flock": "fd 7 holds a lock: flock WRITE",
-    "lease": "fd 7 holds a lock: LEASE",
+    "lease_breaking": "a lease being broken",
     "seccomp": "seccomp mode 2",
     "aio": "AIO context (io_setup)",
     "timens": "pending time namespace",

@@ -102,6 +102,8 @@ static inline const char *k_errname(int e) {
     case ECONNREFUSED: return "ECONNREFUSED";
     case ENOTCONN: return "ENOTCONN";
     case EMSGSIZE: return "EMSGSIZE";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
     default: return "E?";
     }
 }

@@ -1,13 +1,15 @@
 /* Holds one kind of state crest does not restore yet, then waits to be checkpointed
  * (check_unsupported_refused.py): prints "READY" once it holds it, then pause()s.
  * Usage: unsupported_hold CASE DIR   (DIR: a scratch directory for the lock file)
- * Cases: timer (on a CPU-time clock of a pid), posix_lock, ofd_lock, flock, lease, seccomp, aio, timens,
+ * Cases: timer (on a CPU-time clock of a pid), lease_breaking (a write lease on fd 7 that an open
+ * for reading is breaking: it stays so for the lease break time, 45 s by default), seccomp, aio,
+ * timens,
  * scm_rights (a unix socket at fd 7 with a pipe's fd and itself queued in SCM_RIGHTS messages),
  * pending_outside (a unix listener at fd 7 with a connection not yet accepted from a process
  * outside the tree: a grandchild left to the caller, which exits once this program is gone),
  * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request),
  * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING).
- * Locks are held through fd 7. */
+ * The lease is held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -65,15 +67,13 @@ int main(int argc, char **argv) {
         CHECK(timer_create(clock, &ev, &t) == 0);
         struct itimerspec its = {{0, 0}, {600, 0}};
         CHECK(timer_settime(t, 0, &its, NULL) == 0);
-    } else if (!strcmp(c, "posix_lock") || !strcmp(c, "ofd_lock")) {
+    } else if (!strcmp(c, "lease_breaking")) {
         int fd = lock_file(argv[2]);
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
-        CHECK(fcntl(fd, !strcmp(c, "ofd_lock") ? F_OFD_SETLK : F_SETLK, &fl) == 0);
-    } else if (!strcmp(c, "flock")) {
-        CHECK(flock(lock_file(argv[2]), LOCK_EX) == 0);
-    } else if (!strcmp(c, "lease")) {
-        int fd = lock_file(argv[2]);
+        CHECK(signal(SIGIO, SIG_IGN) != SIG_ERR);  /* the break notice */
         CHECK(fcntl(fd, F_SETLEASE, F_WRLCK) == 0);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/locked", argv[2]);
+        CHECK(open(path, O_RDONLY | O_NONBLOCK) < 0 && errno == EWOULDBLOCK);
     } else if (!strcmp(c, "seccomp")) {
         struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
         struct sock_fprog prog = {1, allow};
