@@ -156,6 +156,19 @@ Result<Fd> open_deleted(FdOpenContext& c, const FdRecord& rec) {
   auto it = c.image.file_data.find(rec.fd);
   const auto& data = it == c.image.file_data.end() ? kNoData : it->second;
   const std::string& path = c.path;
+  // Another fd of the same file with its own open file description (an open of
+  // /proc/PID/fd/N): a reopen of the file already made, so that they stay one file.
+  if (auto made = c.shared.deleted.find(saved.inode); made != c.shared.deleted.end()) {
+    Fd reopened = CR_TRY(reopen_file(rec, format("/proc/self/fd/%d", made->second.get()), false));
+    if (lseek(reopened.get(), static_cast<off_t>(rec.position), SEEK_SET) < 0) return Error::os(format("fd %d: lseek", rec.fd));
+    return reopened;
+  }
+  auto remember = [&](int f) -> Result<void> {
+    Fd kept(fcntl(f, F_DUPFD_CLOEXEC, 0));
+    if (!kept.valid()) return Error::os("fcntl(F_DUPFD_CLOEXEC)");
+    c.shared.deleted.emplace(saved.inode, std::move(kept));
+    return {};
+  };
   if (is_memfd(path)) {
     // Always sealable: the seals are added last (add_seals), F_SEAL_SEAL among them for
     // a memfd made without MFD_ALLOW_SEALING.
@@ -163,6 +176,7 @@ Result<Fd> open_deleted(FdOpenContext& c, const FdRecord& rec) {
     if (!mem.valid()) return Error::os(format("fd %d: memfd_create", rec.fd));
     Fd reopened = CR_TRY(reopen_file(rec, format("/proc/self/fd/%d", mem.get()), false));
     CR_TRY(refill(mem.get(), rec, saved, data), "restoring memfd %s", path.c_str());
+    CR_TRY(remember(mem.get()));
     if (lseek(reopened.get(), static_cast<off_t>(rec.position), SEEK_SET) < 0) return Error::os(format("fd %d: lseek", rec.fd));
     return reopened;
   }
@@ -179,6 +193,7 @@ Result<Fd> open_deleted(FdOpenContext& c, const FdRecord& rec) {
   ::unlink(name.c_str());
   if (!reopened) return reopened.error();
   CR_TRY(refill(tmp.get(), rec, saved, data), "restoring deleted %s", path.c_str());
+  CR_TRY(remember(tmp.get()));
   if (lseek(reopened->get(), static_cast<off_t>(rec.position), SEEK_SET) < 0)
     return Error::os(format("fd %d: lseek %s to %llu", rec.fd, path.c_str(), (unsigned long long)rec.position));
   return reopened;

@@ -6,7 +6,8 @@
  *            then F_SEAL_SHRINK|F_SEAL_GROW (allowed with a writable mapping).
  * After the restart: the names (readlink of /proc/self/fd/N is
  * "/memfd:NAME (deleted)"), the seals, writes and size changes the seals forbid
- * refused with EPERM, the contents, and the mapping and the fd still one file. */
+ * refused with EPERM, the contents, and the mapping, the fd and a reopen of it (its own
+ * open file description, read-only) still one file. */
 #include "kobj.h"
 
 #include <stdint.h>
@@ -71,6 +72,10 @@ int main(void) {
     t_assert(map != MAP_FAILED);
     k_fill(map, SIZE, 4);
     t_assert(fcntl(mapped, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
+    char self_link[64];
+    snprintf(self_link, sizeof self_link, "/proc/self/fd/%d", mapped);
+    int reopened = open(self_link, O_RDONLY); /* its own open file description */
+    t_assert(reopened >= 0);
     int noexec_seals = fcntl(noexec, F_GET_SEALS);
     t_printf("before: noexec seals %#x", noexec_seals);
     K_EXPECT(noexec_seals & F_SEAL_EXEC);
@@ -112,5 +117,7 @@ int main(void) {
     t_printf("mapped: a store in the mapping is read from the fd: %s", k_ok(pread(mapped, &b, 1, 7) == 1 && b == 0x5a));
     t_assert(pwrite(mapped, "Q", 1, 9) == 1);
     t_printf("mapped: a write to the fd is seen in the mapping: %s", k_ok(map[9] == 'Q'));
+    t_printf("mapped: a reopen of it is the same file: %s", k_ok(pread(reopened, &b, 1, 9) == 1 && b == 'Q'));
+    check_seals("mapped, reopened", reopened, F_SEAL_SHRINK | F_SEAL_GROW);
     k_finish();
 }
