@@ -56,6 +56,7 @@ std::string fd_kind_label(FdKind kind) {
     case FdKind::InetDgramSocket: return "inet-dgram-socket";
     case FdKind::NetlinkSocket: return "netlink-socket";
     case FdKind::PacketSocket: return "packet-socket";
+    case FdKind::Pidfd: return "pidfd";
   }
   return format("kind %u", static_cast<unsigned>(kind));
 }

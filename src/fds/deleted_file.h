@@ -2,7 +2,9 @@
 // in FileData sections of at most kFileDataChunk bytes each, data only: the holes
 // (SEEK_DATA / SEEK_HOLE) are not written, so a sparse file of any size costs what its
 // data costs. It comes back as an unlinked file (a memfd as a memfd of the same name) of
-// the same size, holes, mode and, when cr_restart may set it (root), owner.
+// the same size, holes, mode and, when cr_restart may set it (root), owner. A memfd's
+// seals (read with F_GET_SEALS from a pidfd_getfd duplicate) are added last, inside the
+// restored process once its memory is in place; a memfd on hugetlbfs is refused.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +24,10 @@ struct DeletedFileRecord {
   uint64_t size = 0;   // at checkpoint
   uint32_t mode = 0;   // permission bits
   uint32_t uid = 0, gid = 0;
+  uint32_t seals = 0;  // a memfd's F_GET_SEALS (F_SEAL_SEAL alone: made without MFD_ALLOW_SEALING); 0 otherwise
   template <class V> void fields(V& v) {
     v.field("inode", inode); v.field("size", size); v.field("mode", mode); v.field("uid", uid); v.field("gid", gid);
+    v.field("seals", seals);
   }
 };
 

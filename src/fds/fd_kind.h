@@ -102,7 +102,7 @@ const char* fd_kind_name(FdKind kind);
 extern const FdKindOps kRegularFileKind, kDirectoryKind, kDeviceKind, kDeletedFileKind, kTerminalKind, kInheritedKind,
     kPipeKind, kFifoKind, kEventFdKind, kSignalFdKind, kTimerFdKind, kEpollKind, kUnixSocketKind, kInotifyKind,
     kSkippedKind, kLibcrChannelKind, kLibcrHandleKind, kOPathKind, kPtyMasterKind, kPtySlaveKind, kTcpSocketKind,
-    kInetDgramSocketKind, kNetlinkSocketKind, kPacketSocketKind;
+    kInetDgramSocketKind, kNetlinkSocketKind, kPacketSocketKind, kPidfdKind;
 
 // --- payload helpers for the units ---
 

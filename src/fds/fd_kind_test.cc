@@ -21,12 +21,12 @@ TEST(FdKindTable, EveryKindHasItsOwnEntry) {
     EXPECT_NE(ops->print, nullptr) << ops->name << " cannot be printed by cr_info";
     EXPECT_TRUE(ops->detect || !ops->dump) << ops->name << " dumps what it never detects";
   }
-  // Every number the enum has (1..20, 23..24, 26..27) is in the table, and nothing else.
+  // Every number the enum has (1..20, 23..24, 26..27, 29) is in the table, and nothing else.
   for (unsigned k = 0; k < 256; ++k) {
     bool listed = seen.count(static_cast<FdKind>(k)) > 0;
     EXPECT_EQ(fd_kind_ops(static_cast<FdKind>(k)) != nullptr, listed) << "kind " << k;
   }
-  EXPECT_EQ(seen.size(), 24u);
+  EXPECT_EQ(seen.size(), 25u);
 }
 
 TEST(FdKindTable, SpecialCasesAreDetectedFirst) {
@@ -37,6 +37,7 @@ TEST(FdKindTable, SpecialCasesAreDetectedFirst) {
     return kinds.size();
   };
   EXPECT_LT(position(FdKind::Deleted), position(FdKind::Regular));
+  EXPECT_LT(position(FdKind::Pidfd), position(FdKind::Regular));  // a pidfs inode is S_ISREG
   EXPECT_LT(position(FdKind::Terminal), position(FdKind::Device));
   EXPECT_LT(position(FdKind::Fifo), position(FdKind::Pipe));
   EXPECT_EQ(position(FdKind::OPath), 0u);

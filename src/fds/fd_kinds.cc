@@ -10,6 +10,7 @@ namespace {
 
 constexpr const FdKindOps* kTable[] = {
     &kOPathKind,         // O_PATH in the open flags, on any type of file
+    &kPidfdKind,         // anon_inode:[pidfd] (its pidfs inode is S_ISREG)
     &kDeletedFileKind,   // S_ISREG, unlinked, "(deleted)"
     &kRegularFileKind,   // S_ISREG
     &kDirectoryKind,     // S_ISDIR
@@ -68,6 +69,7 @@ const FdKindOps* fd_kind_ops(FdKind kind) {
     case FdKind::InetDgramSocket: return &kInetDgramSocketKind;
     case FdKind::NetlinkSocket: return &kNetlinkSocketKind;
     case FdKind::PacketSocket: return &kPacketSocketKind;
+    case FdKind::Pidfd: return &kPidfdKind;
   }
   return nullptr;  // a number no kind has (a corrupt image)
 }

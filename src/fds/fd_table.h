@@ -59,6 +59,7 @@ struct SharedFiles {
   SocketSet sockets;
   LibcrChannels& channels;
   std::map<uint32_t, LocalPty> ptys = {};  // saved pty index -> the new pair (fds/pty.h)
+  std::map<uint64_t, Fd> deleted = {};     // saved inode -> the file made again (fds/deleted_file.h)
 };
 
 // FileData, PipeData and SocketData sections, into `image`. Returns false for a section

@@ -36,6 +36,7 @@ enum class FdKind : uint8_t {
   InetDgramSocket = 20,  // fds/inet_dgram_socket: IPv4/IPv6 UDP, UDP-Lite, ICMP (ping) and raw
   NetlinkSocket = 26,  // fds/netlink_socket
   PacketSocket = 27,   // fds/packet_socket
+  Pidfd = 29,          // fds/pidfd: a pidfd of a process of the image
 };
 
 // A file lock held through a descriptor (fds/file_locks): "lock:" lines of fdinfo.

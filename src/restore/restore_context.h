@@ -83,6 +83,8 @@ struct StubSession {
   RemoteSyscalls sys;
   uint64_t area = 0;       // our gadget + scratch mapping
   uint64_t scratch = 0;
+  // Saved pid -> pid now of every restored process (for pidfds), once all exist.
+  const std::map<pid_t, pid_t>* restored_pids = nullptr;
   static constexpr size_t kAreaSize = 17 * 4096;  // 1 code page + 16 scratch pages
 };
 // An address for our area, free in every image's layout and in the stub's.

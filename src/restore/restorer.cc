@@ -501,6 +501,9 @@ Result<pid_t> restore_process(const RestoreOptions& options) {
   }
 
   const int sock_at = socket_number(procs);
+  std::map<pid_t, pid_t> restored_pids;  // for pidfds (fds/pidfd)
+  for (auto& p : procs) restored_pids[p.image.process.pid] = p.stub->tid();
+  for (auto& p : procs) p.session->restored_pids = &restored_pids;
   for (auto& p : procs) CR_TRY(finish_process(p, options, sock_at), "process %d", p.image.process.pid);
   std::map<pid_t, StubSession*> sessions;
   for (auto& p : procs) sessions[p.image.process.pid] = p.session.get();

@@ -27,6 +27,10 @@ WHAT = {
     "pending_outside": "fd 7: listening socket",
     "netlink_queued": "fd 7 (socket:",
     "packet_ring": "fd 7 (socket:",
+    "memfd_sealed_mapped": "fd 7: memfd /memfd:crest-sealed-mapped with F_SEAL_WRITE is mapped shared",
+    "memfd_hugetlb": "fd 7: memfd /memfd:crest-huge made with MFD_HUGETLB",
+    "pidfd_outside": "fd 7: pidfd of process 1, which is not in the checkpoint",
+    "pidfd_dead": "fd 7: pidfd of a process that is gone",
 }
 # A second phrase the message must hold.
 ALSO = {"scm_rights": "2 file descriptors in flight (SCM_RIGHTS)",

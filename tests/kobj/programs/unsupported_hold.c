@@ -8,7 +8,10 @@
  * pending_outside (a unix listener at fd 7 with a connection not yet accepted from a process
  * outside the tree: a grandchild left to the caller, which exits once this program is gone),
  * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request),
- * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING).
+ * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING),
+ * memfd_sealed_mapped (a memfd at fd 7 with F_SEAL_WRITE, mapped shared read-only),
+ * memfd_hugetlb (a memfd made with MFD_HUGETLB at fd 7),
+ * pidfd_outside (a pidfd of process 1 at fd 7), pidfd_dead (a pidfd of a child reaped since at fd 7).
  * The lease is held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <sys/mman.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
@@ -148,6 +152,30 @@ int main(int argc, char **argv) {
         close(s);
         struct tpacket_req req = {.tp_block_size = 4096, .tp_block_nr = 1, .tp_frame_size = 2048, .tp_frame_nr = 2};
         CHECK(setsockopt(7, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) == 0);
+    } else if (!strcmp(c, "memfd_sealed_mapped")) {
+        int m = memfd_create("crest-sealed-mapped", MFD_ALLOW_SEALING);
+        CHECK(m >= 0 && dup2(m, 7) == 7);
+        close(m);
+        CHECK(ftruncate(7, 4096) == 0);
+        CHECK(fcntl(7, F_ADD_SEALS, F_SEAL_WRITE) == 0);
+        CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, 7, 0) != MAP_FAILED);
+    } else if (!strcmp(c, "memfd_hugetlb")) {
+        int m = memfd_create("crest-huge", MFD_HUGETLB);
+        CHECK(m >= 0 && dup2(m, 7) == 7);
+        close(m);
+    } else if (!strcmp(c, "pidfd_outside")) {
+        int p = (int)syscall(SYS_pidfd_open, 1, 0);
+        CHECK(p >= 0 && dup2(p, 7) == 7);
+        close(p);
+    } else if (!strcmp(c, "pidfd_dead")) {
+        pid_t child = fork();
+        CHECK(child >= 0);
+        if (child == 0)
+            _exit(0);
+        int p = (int)syscall(SYS_pidfd_open, child, 0);
+        CHECK(p >= 0 && dup2(p, 7) == 7);
+        close(p);
+        CHECK(waitpid(child, NULL, 0) == child);
     } else if (!strcmp(c, "timens")) {
         CHECK(unshare(CLONE_NEWTIME) == 0);
     } else {
