@@ -8,7 +8,8 @@
  * pending_outside (a unix listener at fd 7 with a connection not yet accepted from a process
  * outside the tree: a grandchild left to the caller, which exits once this program is gone),
  * netlink_queued (a NETLINK_ROUTE socket at fd 7 holding the unread answer to a request),
- * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING).
+ * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING),
+ * guard (a guard page, MADV_GUARD_INSTALL, in the middle of a three-page area).
  * The lease is held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -148,6 +150,12 @@ int main(int argc, char **argv) {
         close(s);
         struct tpacket_req req = {.tp_block_size = 4096, .tp_block_nr = 1, .tp_frame_size = 2048, .tp_frame_nr = 2};
         CHECK(setsockopt(7, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) == 0);
+    } else if (!strcmp(c, "guard")) {
+        long page = sysconf(_SC_PAGESIZE);
+        char *a = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(a != MAP_FAILED);
+        memset(a, 1, 3 * page);
+        CHECK(madvise(a + page, page, 102 /* MADV_GUARD_INSTALL */) == 0);
     } else if (!strcmp(c, "timens")) {
         CHECK(unshare(CLONE_NEWTIME) == 0);
     } else {
