@@ -38,6 +38,7 @@
 #include "checkpoint/dump_context.h"
 #include "checkpoint/frozen_process.h"
 #include "checkpoint/frozen_tree.h"
+#include "checkpoint/memory_attrs.h"
 #include "checkpoint/memory_dump.h"
 #include "checkpoint/scope_safety.h"
 #include "fds/fd_table.h"
@@ -329,6 +330,7 @@ Result<ProcessDump> collect(FrozenProcess& frozen, int stop_signal, bool skip_un
     }
   }  // the area is unmapped
   d.map = CR_TRY(collect_memory_map(pid, smaps, save));
+  CR_TRY(collect_memory_attributes(pid, smaps, d.map));  // locks, madvise hints; guard pages refused
   d.fds = CR_TRY(collect_fds(pid, skip_unsupported));
   return d;
 }

@@ -33,6 +33,19 @@ enum VmaAdvice : uint32_t {
   kAdviceSavedFile = 1u << 6,
 };
 
+// Attributes of an area that the restore sets again after mapping it (VmFlags codes in
+// /proc/PID/smaps): locks (mlock, mlock2 MLOCK_ONFAULT) and madvise hints. The older
+// advice bits above (dc, wf, dd) keep their place in `advice`.
+enum VmaAttr : uint32_t {
+  kAttrLocked = 1u << 0,         // "lo": mlock
+  kAttrLockOnFault = 1u << 1,    // "lf": mlock2(MLOCK_ONFAULT)
+  kAttrHugePage = 1u << 2,       // "hg": MADV_HUGEPAGE
+  kAttrNoHugePage = 1u << 3,     // "nh": MADV_NOHUGEPAGE
+  kAttrMergeable = 1u << 4,      // "mg": MADV_MERGEABLE
+  kAttrRandom = 1u << 5,         // "rr": MADV_RANDOM
+  kAttrSequential = 1u << 6,     // "sr": MADV_SEQUENTIAL
+};
+
 struct VmaRecord {
   uint64_t start = 0, end = 0;
   uint32_t prot = 0;        // PROT_*
@@ -42,11 +55,12 @@ struct VmaRecord {
   std::string path;         // file path, or the special name ("[vdso]")
   uint64_t object_id = 0;   // SharedAnon: the shared memory object's inode (the same in every
                             // area and process that shares it); file_offset is into it
+  uint32_t attrs = 0;       // VmaAttr bits
 
   template <class V> void fields(V& v) {
     v.field("start", start); v.field("end", end); v.field("prot", prot); v.field("kind", kind);
     v.field("advice", advice); v.field("file_offset", file_offset); v.field("path", path);
-    v.field("object_id", object_id);
+    v.field("object_id", object_id); v.field("attrs", attrs);
   }
 };
 

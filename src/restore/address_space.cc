@@ -519,6 +519,7 @@ Result<void> finish_memory(StubSession& s, const ProcessImage& image) {
   for (auto& v : image.memory.vmas)
     if ((v.kind == VmaKind::SharedAnon || v.kind == VmaKind::SysvShm) && v.prot != (PROT_READ | PROT_WRITE))
       CR_TRY(s.sys.call("mprotect", SYS_mprotect, {v.start, v.end - v.start, v.prot}));
+  CR_TRY(restore_area_attributes(s, image));
 
   const ProcessRecord& p = image.process;
   prctl_mm_map map{};

@@ -106,6 +106,9 @@ Result<void> replace_address_space(StubSession& s, const ProcessImage& image, co
 Result<void> fill_memory(const std::map<pid_t, std::pair<StubSession*, const ProcessImage*>>& targets, ImageReader& reader,
                          const RestoreOptions& options);
 Result<void> finish_memory(StubSession& s, const ProcessImage& image);
+// area_attributes.cc: each area's locks and madvise hints (VmaRecord::attrs); a call
+// that fails fails the restart, naming the area.
+Result<void> restore_area_attributes(StubSession& s, const ProcessImage& image);
 
 // credentials_restore.cc (docs/design.md "Credentials", "Trust")
 // Whether the saved ids of every thread may be given: as root, any when the image is

@@ -11,7 +11,8 @@
  * packet_ring (root: a packet socket at fd 7 with a PACKET_RX_RING),
  * memfd_sealed_mapped (a memfd at fd 7 with F_SEAL_WRITE, mapped shared read-only),
  * memfd_hugetlb (a memfd made with MFD_HUGETLB at fd 7),
- * pidfd_outside (a pidfd of process 1 at fd 7), pidfd_dead (a pidfd of a child reaped since at fd 7).
+ * pidfd_outside (a pidfd of process 1 at fd 7), pidfd_dead (a pidfd of a child reaped since at fd 7),
+ * guard (a guard page, MADV_GUARD_INSTALL, in the middle of a three-page area).
  * The lease is held through fd 7. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -176,6 +178,12 @@ int main(int argc, char **argv) {
         CHECK(p >= 0 && dup2(p, 7) == 7);
         close(p);
         CHECK(waitpid(child, NULL, 0) == child);
+    } else if (!strcmp(c, "guard")) {
+        long page = sysconf(_SC_PAGESIZE);
+        char *a = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(a != MAP_FAILED);
+        memset(a, 1, 3 * page);
+        CHECK(madvise(a + page, page, 102 /* MADV_GUARD_INSTALL */) == 0);
     } else if (!strcmp(c, "timens")) {
         CHECK(unshare(CLONE_NEWTIME) == 0);
     } else {
