@@ -23,21 +23,11 @@
 #include "checkpoint/dump_context.h"
 #include "checkpoint/page_pipeline.h"
 #include "checkpoint/page_runs.h"
+#include "sys/pagemap_scan.h"
 
 namespace crest {
 
 namespace {
-
-// PAGEMAP_SCAN (Linux 6.7); Debian 12's headers predate it.
-struct PageRegion {
-  uint64_t start, end, categories;
-};
-struct PmScanArg {
-  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
-constexpr uint64_t kPageIsFile = 1 << 2, kPageIsPresent = 1 << 3, kPageIsSwapped = 1 << 4, kPageIsPfnZero = 1 << 5;
 
 constexpr uint64_t kMaxRunPages = kMaxSectionPages;  // 4 MiB of data per MemoryPages section
 
